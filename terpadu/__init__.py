@@ -1,0 +1,1 @@
+"""Terpadu: the integrated social-welfare registry (DTKS)."""
