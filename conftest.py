@@ -50,7 +50,10 @@ def regions(db: None) -> dict[str, Region]:
             digits=digits,
             valid_from=dt.date(2025, 4, 25),
             defaults={
-                "code": _display(digits), "name": name, "level": level, "kind": kind,
+                "code": _display(digits),
+                "name": name,
+                "level": level,
+                "kind": kind,
                 "parent": out.get(parent) if parent else None,
             },
         )
@@ -99,3 +102,11 @@ def cast(make_user):  # type: ignore[no-untyped-def]
     users["outsider_desa"] = make_user("operator_desa", "1372011001", username="outsider_desa")
     users["outsider_kab"] = make_user("admin_kabkota", "1372", username="outsider_kab")
     return users
+
+
+@pytest.fixture(autouse=True)
+def _fresh_region_caches() -> None:
+    """known_prefixes() is cached per process; tests create and drop regions freely."""
+    from terpadu.regions.queries import clear_region_caches
+
+    clear_region_caches()

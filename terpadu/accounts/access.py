@@ -12,15 +12,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
-from terpadu.accounts.models import Role
+from terpadu.accounts.models import ROLE_LEVELS, AccessLog, Role, User
 from terpadu.regions.models import digits_range
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from terpadu.accounts.models import User
+    from terpadu.regions.models import Region
 
 
 class Action(StrEnum):
@@ -78,7 +78,9 @@ def ensure_can(user: User | AnonymousUser, action: Action, obj: Model) -> None:
 
 
 def in_scope(
-    qs: QuerySet[Any], user: User | AnonymousUser, action: Action = Action.LIST,
+    qs: QuerySet[Any],
+    user: User | AnonymousUser,
+    action: Action = Action.LIST,
     field: str = "region_code",
 ) -> QuerySet[Any]:
     """Filter `qs` in SQL to the rows `user` may `action` on (a prefix range on `field`)."""
@@ -90,3 +92,131 @@ def in_scope(
     if hi:
         qs = qs.filter(**{f"{field}__lt": hi})
     return qs
+
+
+# Who creates whose account (domain.md §3.9 "manage users of level below"). Each admin hands
+# out only roles at or below its own level, inside its own subtree; a role is never listed
+# for a level above the actor, so nobody can manage an account into a higher role.
+MANAGED_ROLES: dict[str, tuple[Role, ...]] = {
+    R.ADMIN_KABKOTA: (
+        R.OPERATOR_DESA,
+        R.ENUMERATOR,
+        R.OPERATOR_KECAMATAN,
+        R.VERIFIKATOR_KABKOTA,
+    ),
+    R.ADMIN_PROVINSI: (R.ADMIN_KABKOTA, R.VERIFIKATOR_KABKOTA, R.OPERATOR_PROVINSI),
+    R.PUSAT: (R.ADMIN_PROVINSI, R.OPERATOR_PROVINSI, R.AUDITOR, R.PUSAT),
+}
+
+
+def manageable_roles(actor: User | AnonymousUser) -> list[Role]:
+    """Roles `actor` may give to accounts it creates or edits (in `Role` order)."""
+    if not role_allows(actor, Action.MANAGE_USERS):
+        return []
+    if actor.is_superuser:
+        return list(Role)
+    allowed = MANAGED_ROLES.get(actor.role, ())  # type: ignore[union-attr]
+    return [role for role in Role if role in allowed]
+
+
+def region_fits_role(role: str, region: Region | None) -> bool:
+    """Whether `region` sits at a level `role` is bound to (None = national, ROLE_LEVELS)."""
+    levels = ROLE_LEVELS.get(role)
+    if levels is None:
+        return False
+    if region is None:
+        return None in levels
+    # A retired region (split/merged/re-coded) takes no new accounts.
+    return region.level in levels and region.valid_to is None
+
+
+def can_manage_user(
+    actor: User | AnonymousUser, target_role: str, target_region: Region | None
+) -> bool:
+    """May `actor` create (or edit into) an account with `target_role` bound to `target_region`?
+
+    True only when the role is one the actor hands out, the region is at that role's level,
+    and the region lies inside the actor's own subtree. Superusers may give any role, but the
+    role/level pairing still holds for them (it is a data rule, not a permission).
+    """
+    if not region_fits_role(target_role, target_region):
+        return False
+    if target_role not in manageable_roles(actor):
+        return False
+    if actor.is_superuser and not actor.scope:  # type: ignore[union-attr]
+        return True
+    if target_region is None:
+        return actor.scope == ""  # type: ignore[union-attr]
+    return covers(actor, target_region.digits)  # type: ignore[arg-type]
+
+
+def can_edit_user(actor: User | AnonymousUser, target: User) -> bool:
+    """May `actor` edit, deactivate or reset the password of `target`?
+
+    Never one's own account (no self-promotion, no locking oneself out), never a superuser
+    unless the actor is one, and otherwise only accounts whose current role the actor hands
+    out and whose region lies in the actor's subtree. Where the account may move to is asked
+    separately with `can_manage_user`.
+    """
+    if not actor.is_authenticated or actor.pk == target.pk:
+        return False
+    if not role_allows(actor, Action.MANAGE_USERS):
+        return False
+    if actor.is_superuser and not actor.scope:  # type: ignore[union-attr]
+        return True
+    if target.is_superuser:
+        return False
+    if target.role not in manageable_roles(actor):
+        return False
+    return covers(actor, target.scope)  # type: ignore[arg-type]
+
+
+def users_in_scope(actor: User | AnonymousUser) -> QuerySet[User]:
+    """Accounts `actor` may list: those bound inside its subtree (national accounts only for
+    national actors). Superusers' accounts are hidden from everyone but superusers."""
+    qs = User.objects.all()
+    if not role_allows(actor, Action.MANAGE_USERS):
+        return qs.none()
+    if actor.is_superuser and not actor.scope:  # type: ignore[union-attr]
+        return qs
+    if not actor.is_superuser:
+        qs = qs.filter(is_superuser=False)
+    lo, hi = digits_range(actor.scope)  # type: ignore[union-attr]
+    if lo:
+        qs = qs.filter(scope__gte=lo)
+    if hi:
+        qs = qs.filter(scope__lt=hi)
+    return qs
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The peer address. X-Forwarded-For is ignored on purpose: it is client-controlled unless
+    a trusted proxy rewrites REMOTE_ADDR (configure that in the proxy, not here)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def log_access(
+    request_or_user: HttpRequest | User,
+    *,
+    action: str,
+    entity: str,
+    entity_id: str | int = "",
+    region_code: str = "",
+    purpose: str = "",
+) -> AccessLog:
+    """Record one read/export of personal data (UU PDP: reads of full records with NIK are
+    logged). Call it where the data is served, after the permission check passed."""
+    if isinstance(request_or_user, HttpRequest):
+        user = request_or_user.user if request_or_user.user.is_authenticated else None
+        ip = client_ip(request_or_user)
+    else:
+        user, ip = request_or_user, None
+    return AccessLog.objects.create(
+        user=user,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        region_code=region_code,
+        purpose=purpose,
+        ip=ip,
+    )

@@ -7,8 +7,15 @@ scope check is a prefix range on one indexed column (see :func:`digits_range`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from terpadu.accounts.models import User
 
 
 class Level(models.IntegerChoices):
@@ -74,6 +81,17 @@ class RegionQuerySet(models.QuerySet["Region"]):
         qs = self.filter(digits__gte=lo) if lo else self
         return qs.filter(digits__lt=hi) if hi else qs
 
+    def visible_to(self, user: User | AnonymousUser) -> RegionQuerySet:
+        """Regions inside the user's scope subtree (empty scope = national).
+
+        Any signed-in, active account may pick regions of its own subtree (enumerators too,
+        who have no registry LIST right), so this reads `user.scope` rather than the
+        role table in accounts.access.
+        """
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.within(user.scope)  # type: ignore[union-attr]
+
 
 class Region(models.Model):
     code = models.CharField(_("kode"), max_length=13, db_index=True)
@@ -82,14 +100,20 @@ class Region(models.Model):
     kind = models.CharField(_("jenis"), max_length=12, choices=Kind.choices)
     name = models.CharField(_("nama"), max_length=120)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
         verbose_name=_("induk"),
     )
     valid_from = models.DateField(_("berlaku sejak"))
     valid_to = models.DateField(_("berlaku sampai"), null=True, blank=True)
     source_version = models.CharField(_("dasar hukum"), max_length=60, default=CURRENT_VERSION)
     successor_codes = models.CharField(
-        _("kode pengganti"), max_length=200, blank=True,
+        _("kode pengganti"),
+        max_length=200,
+        blank=True,
         help_text=_("Kode baru bila wilayah dipecah/digabung/diganti (dipisah koma)."),
     )
 
@@ -101,6 +125,12 @@ class Region(models.Model):
         ordering = ["digits"]
         constraints = [
             models.UniqueConstraint(fields=["digits", "valid_from"], name="region_code_version"),
+            # A code has at most one current version; the loader closes before it inserts.
+            models.UniqueConstraint(
+                fields=["digits"],
+                condition=models.Q(valid_to__isnull=True),
+                name="region_one_current",
+            ),
         ]
         indexes = [
             models.Index(fields=["digits"], name="region_digits_idx"),
@@ -113,3 +143,11 @@ class Region(models.Model):
     @property
     def is_current(self) -> bool:
         return self.valid_to is None
+
+    @property
+    def full_name(self) -> str:
+        """``Kecamatan Bungus Teluk Kabung``; kab/kota names already carry their kind."""
+        kind = str(self.get_kind_display())
+        if self.name.lower().startswith(kind.lower()) or self.level == Level.KABKOTA:
+            return self.name
+        return f"{kind} {self.name}"

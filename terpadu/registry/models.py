@@ -91,7 +91,9 @@ class Household(StatusFields):
     id_dtks = models.CharField(_("ID DTKS"), max_length=40, blank=True, db_index=True)
     id_bdt = models.CharField(_("ID BDT"), max_length=40, blank=True)
     region = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, related_name="households",
+        "regions.Region",
+        on_delete=models.PROTECT,
+        related_name="households",
         verbose_name=_("desa/kelurahan"),
     )
     region_code = models.CharField(_("kode wilayah"), max_length=10)
@@ -99,15 +101,21 @@ class Household(StatusFields):
     rt = models.CharField(_("RT"), max_length=4, blank=True)
     rw = models.CharField(_("RW"), max_length=4, blank=True)
     sls_name = models.CharField(_("nama SLS/dusun"), max_length=80, blank=True)
-    latitude = models.DecimalField(_("lintang"), max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(_("bujur"), max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = models.DecimalField(
+        _("lintang"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("bujur"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
     codelist = models.CharField(
         _("versi daftar kode"), max_length=12, choices=Codelist.choices, default=DEFAULT_CODELIST
     )
     desil = models.PositiveSmallIntegerField(_("desil"), null=True, blank=True)
 
     # Blok III – housing (codes per `codelist`)
-    building_tenure = models.PositiveSmallIntegerField(_("status penguasaan bangunan"), null=True, blank=True)
+    building_tenure = models.PositiveSmallIntegerField(
+        _("status penguasaan bangunan"), null=True, blank=True
+    )
     land_tenure = models.PositiveSmallIntegerField(_("status lahan"), null=True, blank=True)
     floor_area = models.PositiveIntegerField(_("luas lantai (m²)"), null=True, blank=True)
     floor_type = models.PositiveSmallIntegerField(_("jenis lantai terluas"), null=True, blank=True)
@@ -117,7 +125,9 @@ class Household(StatusFields):
     roof_condition = models.PositiveSmallIntegerField(_("kondisi atap"), null=True, blank=True)
     bedrooms = models.PositiveSmallIntegerField(_("jumlah kamar tidur"), null=True, blank=True)
     water_source = models.PositiveSmallIntegerField(_("sumber air minum"), null=True, blank=True)
-    water_acquisition = models.PositiveSmallIntegerField(_("cara memperoleh air minum"), null=True, blank=True)
+    water_acquisition = models.PositiveSmallIntegerField(
+        _("cara memperoleh air minum"), null=True, blank=True
+    )
     water_customer_id = models.CharField(_("ID pelanggan PDAM"), max_length=40, blank=True)
     lighting = models.PositiveSmallIntegerField(_("sumber penerangan utama"), null=True, blank=True)
     power_capacity = models.PositiveSmallIntegerField(_("daya terpasang"), null=True, blank=True)
@@ -174,7 +184,11 @@ class Family(StatusFields):
     no_kk = models.CharField(_("No KK"), max_length=16, null=True, blank=True, db_index=True)
     nuk = models.PositiveSmallIntegerField(_("nomor urut keluarga (NUK)"), default=1)
     head = models.ForeignKey(
-        "Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "Person",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("kepala keluarga"),
     )
     desil = models.PositiveSmallIntegerField(_("desil keluarga"), null=True, blank=True)
@@ -214,15 +228,25 @@ class Person(StatusFields):
     sex = models.PositiveSmallIntegerField(_("jenis kelamin"), choices=Sex.choices)
     birth_place = models.CharField(_("tempat lahir"), max_length=80, blank=True)
     birth_date = models.DateField(_("tanggal lahir"), null=True, blank=True)
-    relation_ruta = models.PositiveSmallIntegerField(_("hubungan dengan KRT"), null=True, blank=True)
-    relation_kk = models.PositiveSmallIntegerField(_("hubungan dengan kepala keluarga"), null=True, blank=True)
+    relation_ruta = models.PositiveSmallIntegerField(
+        _("hubungan dengan KRT"), null=True, blank=True
+    )
+    relation_kk = models.PositiveSmallIntegerField(
+        _("hubungan dengan kepala keluarga"), null=True, blank=True
+    )
     mother_name = models.CharField(_("nama ibu kandung"), max_length=120, blank=True)
-    mother_name_norm = models.CharField(_("nama ibu (normal)"), max_length=120, blank=True, editable=False)
+    mother_name_norm = models.CharField(
+        _("nama ibu (normal)"), max_length=120, blank=True, editable=False
+    )
     marital_status = models.PositiveSmallIntegerField(_("status perkawinan"), null=True, blank=True)
-    marriage_certificate = models.PositiveSmallIntegerField(_("akta/buku nikah"), null=True, blank=True)
+    marriage_certificate = models.PositiveSmallIntegerField(
+        _("akta/buku nikah"), null=True, blank=True
+    )
     listed_in_kk = models.BooleanField(_("tercantum dalam KK di ruta ini"), null=True, blank=True)
     id_cards = models.PositiveSmallIntegerField(
-        _("kartu identitas (bitmask)"), null=True, blank=True,
+        _("kartu identitas (bitmask)"),
+        null=True,
+        blank=True,
         help_text=_("+1 akta lahir, +2 kartu pelajar, +4 KTP, +8 SIM"),
     )
     pregnant = models.BooleanField(_("sedang hamil"), null=True, blank=True)
@@ -230,22 +254,35 @@ class Person(StatusFields):
     disability = models.PositiveSmallIntegerField(_("jenis disabilitas"), null=True, blank=True)
     chronic_illness = models.PositiveSmallIntegerField(_("penyakit kronis"), null=True, blank=True)
     nutrition = models.PositiveSmallIntegerField(_("kondisi gizi"), null=True, blank=True)
-    school_participation = models.PositiveSmallIntegerField(_("partisipasi sekolah"), null=True, blank=True)
-    education_level = models.PositiveSmallIntegerField(_("jenjang pendidikan"), null=True, blank=True)
+    school_participation = models.PositiveSmallIntegerField(
+        _("partisipasi sekolah"), null=True, blank=True
+    )
+    education_level = models.PositiveSmallIntegerField(
+        _("jenjang pendidikan"), null=True, blank=True
+    )
     highest_class = models.PositiveSmallIntegerField(_("kelas tertinggi"), null=True, blank=True)
     diploma = models.PositiveSmallIntegerField(_("ijazah tertinggi"), null=True, blank=True)
     worked_last_week = models.BooleanField(_("bekerja seminggu terakhir"), null=True, blank=True)
     work_hours = models.PositiveSmallIntegerField(_("jam kerja seminggu"), null=True, blank=True)
     work_sector = models.PositiveSmallIntegerField(_("lapangan usaha"), null=True, blank=True)
-    employment_status = models.PositiveSmallIntegerField(_("status kedudukan pekerjaan"), null=True, blank=True)
+    employment_status = models.PositiveSmallIntegerField(
+        _("status kedudukan pekerjaan"), null=True, blank=True
+    )
     occupation = models.CharField(_("pekerjaan"), max_length=80, blank=True)
     informal_work = models.BooleanField(
-        _("pekerjaan informal"), null=True, blank=True, editable=False,
+        _("pekerjaan informal"),
+        null=True,
+        blank=True,
+        editable=False,
         help_text=_("Diturunkan dari status kedudukan pekerjaan (BPS: 1,2,6,7,8 = informal)."),
     )
-    padan = models.CharField(_("padan Dukcapil"), max_length=12, choices=Padan.choices, default=Padan.BELUM)
+    padan = models.CharField(
+        _("padan Dukcapil"), max_length=12, choices=Padan.choices, default=Padan.BELUM
+    )
     padan_checked_at = models.DateTimeField(_("tanggal cek Dukcapil"), null=True, blank=True)
-    dtsen_status = models.CharField(_("status DTSEN"), max_length=30, choices=DtsenStatus.choices, blank=True)
+    dtsen_status = models.CharField(
+        _("status DTSEN"), max_length=30, choices=DtsenStatus.choices, blank=True
+    )
     desil = models.PositiveSmallIntegerField(_("desil individu"), null=True, blank=True)
 
     class Meta:
@@ -271,7 +308,9 @@ class FamilyMembership(models.Model):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
     family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="memberships")
     region_code = models.CharField(_("kode wilayah"), max_length=10)
-    relation_kk = models.PositiveSmallIntegerField(_("hubungan dengan kepala keluarga"), null=True, blank=True)
+    relation_kk = models.PositiveSmallIntegerField(
+        _("hubungan dengan kepala keluarga"), null=True, blank=True
+    )
     valid_from = models.DateField(_("sejak"))
     valid_to = models.DateField(_("sampai"), null=True, blank=True)
 
@@ -279,6 +318,9 @@ class FamilyMembership(models.Model):
         verbose_name = _("keanggotaan keluarga")
         verbose_name_plural = _("keanggotaan keluarga")
         indexes = [models.Index(fields=["person", "valid_to"], name="membership_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} → KK {self.family_id} ({self.valid_from}–{self.valid_to or ''})"
 
 
 class Program(models.Model):
@@ -293,7 +335,10 @@ class Program(models.Model):
     name_en = models.CharField(_("nama (Inggris)"), max_length=120, blank=True)
     target = models.CharField(_("sasaran"), max_length=8, choices=Target.choices)
     region = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, null=True, blank=True,
+        "regions.Region",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         verbose_name=_("wilayah (program daerah)"),
     )
     active = models.BooleanField(_("aktif"), default=True)
@@ -323,7 +368,9 @@ class ProgramMembership(models.Model):
     region_code = models.CharField(_("kode wilayah"), max_length=10)
     period_from = models.DateField(_("mulai"))
     period_to = models.DateField(_("sampai"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.AKTIF)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.AKTIF
+    )
     reference = models.CharField(_("nomor peserta/KKS/rekening"), max_length=40, blank=True)
     source = models.CharField(_("sumber"), max_length=40, blank=True)
 
@@ -332,12 +379,17 @@ class ProgramMembership(models.Model):
         verbose_name_plural = _("kepesertaan program")
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(person__isnull=False, family__isnull=True)
-                           | models.Q(person__isnull=True, family__isnull=False)),
+                condition=(
+                    models.Q(person__isnull=False, family__isnull=True)
+                    | models.Q(person__isnull=True, family__isnull=False)
+                ),
                 name="programmembership_one_target",
             ),
         ]
         indexes = [models.Index(fields=["region_code", "program"], name="pm_region_program_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.person_id or self.family_id} {self.period_from}"
 
 
 class PPKSType(models.Model):
@@ -367,6 +419,9 @@ class PersonPPKS(models.Model):
     class Meta:
         verbose_name = _("PPKS individu")
         verbose_name_plural = _("PPKS individu")
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.ppks_type_id}"
 
 
 class PSKSType(models.Model):
@@ -426,8 +481,12 @@ class ChangeSet(models.Model):
 
     at = models.DateTimeField(_("waktu"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("pelaku"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pelaku"),
     )
     actor_role = models.CharField(_("peran"), max_length=24, blank=True)
     actor_scope = models.CharField(_("wilayah pelaku"), max_length=10, blank=True)
@@ -438,6 +497,9 @@ class ChangeSet(models.Model):
     class Meta:
         verbose_name = _("rangkaian perubahan")
         verbose_name_plural = _("rangkaian perubahan")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.source} {self.actor_role}"
 
 
 class Change(models.Model):
@@ -454,9 +516,14 @@ class Change(models.Model):
     entity_id = models.BigIntegerField(_("id entitas"))
     region_code = models.CharField(_("kode wilayah"), max_length=10)
     action = models.CharField(_("aksi"), max_length=10, choices=Action.choices)
-    diff = models.JSONField(_("perubahan"), default=dict, help_text=_("{field: [sebelum, sesudah]}"))
+    diff = models.JSONField(
+        _("perubahan"), default=dict, help_text=_("{field: [sebelum, sesudah]}")
+    )
 
     class Meta:
         verbose_name = _("perubahan")
         verbose_name_plural = _("perubahan")
         indexes = [models.Index(fields=["entity", "entity_id"], name="change_entity_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.entity}#{self.entity_id}"

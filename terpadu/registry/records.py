@@ -1,0 +1,886 @@
+"""Every write to the registry goes through here, and every write records its history.
+
+Like zulip's ``do_*`` actions: one function per act (create a household, correct a person,
+deactivate, move between families), each inside one transaction, each writing a `Change`
+row (entity, before → after) under a `ChangeSet` (who, role, scope, why, source). Views,
+proposals, imports and the admin call these functions; nothing else calls ``.save()`` on a
+registry row.
+
+Create changes carry an empty diff: the values at creation are the current values with the
+later update diffs undone, so a snapshot would only double the storage on bulk imports.
+
+Validation problems are collected, not raised one by one: a `RegistryError` carries every
+error (Indonesian and English message, with the path of the offending field) so a form or an
+import report can show them all at once. Warnings never block; they are returned on the
+saved object as ``obj.warnings``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone, translation
+
+from terpadu.accounts.access import Action, can
+from terpadu.lib.names import normalise_name
+from terpadu.lib.nik import check_nik, check_no_kk
+from terpadu.regions.models import Level, Region
+from terpadu.registry.codelists import is_informal
+from terpadu.registry.models import (
+    Change,
+    ChangeSet,
+    Family,
+    FamilyMembership,
+    Household,
+    NonaktifReason,
+    Person,
+    PersonPPKS,
+    ProgramMembership,
+    RecordStatus,
+)
+
+if TYPE_CHECKING:
+    from terpadu.accounts.models import User
+
+Source = ChangeSet.Source
+
+# Columns the system keeps itself: keys, the denormalised scope column, derived values and
+# timestamps. Status/nonaktif_reason move only through deactivate/reactivate (an act with
+# its own reason code), never as a plain field edit.
+_SYSTEM_FIELDS = frozenset(
+    {
+        "id",
+        "household",
+        "family",
+        "region",
+        "region_code",
+        "created_at",
+        "updated_at",
+        "name_norm",
+        "mother_name_norm",
+        "informal_work",
+    }
+)
+_STATUS_ONLY = frozenset({"status", "nonaktif_reason"})
+
+
+def _editable(model: type[models.Model]) -> frozenset[str]:
+    return frozenset(
+        f.name
+        for f in model._meta.concrete_fields
+        if f.editable and not f.primary_key and f.name not in _SYSTEM_FIELDS
+    )
+
+
+HOUSEHOLD_CREATE_FIELDS = _editable(Household)
+HOUSEHOLD_EDIT_FIELDS = (HOUSEHOLD_CREATE_FIELDS - _STATUS_ONLY) | {"region"}
+FAMILY_CREATE_FIELDS = _editable(Family) - {"head"}
+FAMILY_EDIT_FIELDS = (FAMILY_CREATE_FIELDS - _STATUS_ONLY) | {"head"}
+PERSON_CREATE_FIELDS = _editable(Person)
+PERSON_EDIT_FIELDS = PERSON_CREATE_FIELDS - _STATUS_ONLY
+
+RELATION_HEAD = 1  # hubungan dengan kepala keluarga: 1 = kepala keluarga
+
+
+@dataclass(frozen=True)
+class RecordIssue:
+    """One validation finding, located by `path` (e.g. ``families[0].members[2].nik``)."""
+
+    path: str
+    code: str
+    severity: str  # "error" | "warning"
+    message_id: str
+    message_en: str
+
+    @property
+    def message(self) -> str:
+        """The message in the active language (Indonesian unless English is active)."""
+        lang = translation.get_language() or "id"
+        return self.message_en if lang.startswith("en") else self.message_id
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class RegistryError(Exception):
+    """A write was refused; `issues` holds every error found (and the warnings seen)."""
+
+    def __init__(self, issues: Sequence[RecordIssue]) -> None:
+        self.issues = list(issues)
+        super().__init__("; ".join(str(i) for i in self.errors) or "registry error")
+
+    @property
+    def errors(self) -> list[RecordIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[RecordIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+
+def _error(path: str, code: str, message_id: str, message_en: str) -> RecordIssue:
+    return RecordIssue(path, code, "error", message_id, message_en)
+
+
+def _from_id_check(path: str, check: Any) -> list[RecordIssue]:
+    """Turn terpadu.lib.nik issues into located RecordIssues."""
+    return [RecordIssue(path, i.code, i.severity, i.message_id, i.message_en) for i in check.issues]
+
+
+def _from_validation(path: str, exc: ValidationError) -> RecordIssue:
+    # Django ships Indonesian and English catalogues, so both texts come from the same error.
+    with translation.override("id"):
+        msg_id = " ".join(str(m) for m in exc.messages)
+    with translation.override("en"):
+        msg_en = " ".join(str(m) for m in exc.messages)
+    return _error(path, "invalid", msg_id, msg_en)
+
+
+def _raise_if_errors(issues: list[RecordIssue]) -> list[RecordIssue]:
+    """Raise with every issue when any is an error; otherwise return the warnings."""
+    if any(i.severity == "error" for i in issues):
+        raise RegistryError(issues)
+    return issues
+
+
+def json_safe(value: Any) -> Any:
+    """A value as it is stored in `Change.diff` (dates as ISO strings, rows as their pk)."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+# --- actors and changesets ------------------------------------------------------------
+
+
+def open_changeset(*, by: User | None, reason: str, source: str, source_ref: str = "") -> ChangeSet:
+    """Start one act of change, copying the actor's role and scope as they are now.
+
+    `by` is None only for system work (demo data, scheduled jobs); imports and proposals
+    pass the person who applied them.
+    """
+    if not (reason or "").strip():
+        raise RegistryError(
+            [
+                _error(
+                    "reason",
+                    "reason_required",
+                    "Alasan perubahan wajib diisi.",
+                    "A reason for the change is required.",
+                )
+            ]
+        )
+    return ChangeSet.objects.create(
+        actor=by,
+        actor_role=(by.role or ("superuser" if by.is_superuser else "")) if by else "",
+        actor_scope=by.scope if by else "",
+        reason=reason.strip(),
+        source=source,
+        source_ref=source_ref,
+    )
+
+
+def _ensure_edit(by: User | None, region_code: str) -> None:
+    # Writes answer 403, not 404: the caller already holds the record it wants to change.
+    if by is not None and not can(by, Action.EDIT, region_code):
+        raise PermissionDenied
+
+
+def record_creates(
+    changeset: ChangeSet, entity: str, objs: Iterable[models.Model], *, batch_size: int = 2000
+) -> list[Change]:
+    """Bulk-write one CREATE Change per object (objects must have pks and `region_code`).
+
+    One INSERT per `batch_size` objects whatever the number of rows: imports and demo data
+    call this after their own bulk_create.
+    """
+    rows = [
+        Change(
+            changeset=changeset,
+            entity=entity,
+            entity_id=obj.pk,
+            region_code=obj.region_code,
+            action=Change.Action.CREATE,
+            diff={},
+        )
+        for obj in objs
+    ]
+    return Change.objects.bulk_create(rows, batch_size=batch_size)
+
+
+def _record(
+    changeset: ChangeSet, obj: models.Model, action: str, diff: dict[str, list[Any]]
+) -> Change:
+    return Change.objects.create(
+        changeset=changeset,
+        entity=obj._meta.model_name,
+        entity_id=obj.pk,
+        region_code=obj.region_code,
+        action=action,
+        diff=diff,
+    )
+
+
+# --- value cleaning -------------------------------------------------------------------
+
+
+def _clean_fields(
+    model: type[models.Model], data: Mapping[str, Any], *, allowed: frozenset[str], path: str
+) -> tuple[dict[str, Any], list[RecordIssue]]:
+    """Check names against `allowed` and convert values with the model fields' own rules."""
+    cleaned: dict[str, Any] = {}
+    issues: list[RecordIssue] = []
+    for name, raw in data.items():
+        where = f"{path}.{name}" if path else name
+        if name not in allowed:
+            issues.append(
+                _error(
+                    where,
+                    "unknown_field",
+                    f"Kolom '{name}' tidak dikenal atau tidak boleh diubah.",
+                    f"Field '{name}' is unknown or not editable.",
+                )
+            )
+            continue
+        if name in ("nik", "no_kk"):
+            # Raw identifiers go to terpadu.lib.nik, which strips spaces/dots first.
+            cleaned[name] = None if raw in (None, "") else str(raw)
+            continue
+        field = model._meta.get_field(name)
+        value = raw
+        if value == "" and field.null and not isinstance(field, models.CharField):
+            value = None
+        if isinstance(field, models.CharField) and value is None and not field.null:
+            value = ""
+        try:
+            cleaned[name] = field.clean(value, None)
+        except ValidationError as exc:
+            issues.append(_from_validation(where, exc))
+    return cleaned, issues
+
+
+def _check_person_ids(
+    values: dict[str, Any], *, path: str, sex: int | None, birth_date: dt.date | None
+) -> list[RecordIssue]:
+    """Validate and normalise the NIK in `values` in place (blank NIK = unknown, allowed)."""
+    raw = values.get("nik")
+    if raw in (None, ""):
+        values["nik"] = None
+        return []
+    result = check_nik(raw, sex=sex, birth_date=birth_date)
+    if result.ok:
+        values["nik"] = result.value
+    return _from_id_check(f"{path}.nik" if path else "nik", result)
+
+
+def _check_kk(values: dict[str, Any], *, path: str) -> list[RecordIssue]:
+    raw = values.get("no_kk")
+    if raw in (None, ""):
+        values["no_kk"] = None
+        return []
+    result = check_no_kk(raw)
+    if result.ok:
+        values["no_kk"] = result.value
+    return _from_id_check(f"{path}.no_kk" if path else "no_kk", result)
+
+
+def _derive_person(person: Person) -> None:
+    """Keep the stored derived columns in step with their sources (design §1a)."""
+    person.name_norm = normalise_name(person.name)
+    person.mother_name_norm = normalise_name(person.mother_name) if person.mother_name else ""
+    person.informal_work = is_informal(person.employment_status)
+
+
+# --- create ---------------------------------------------------------------------------
+
+
+def _validate_region(region: Region, by: User | None, *, path: str = "region") -> None:
+    if region.level != Level.DESA or region.valid_to is not None:
+        raise RegistryError(
+            [
+                _error(
+                    path,
+                    "region_not_desa",
+                    "Wilayah harus desa/kelurahan yang masih berlaku.",
+                    "The region must be a current desa/kelurahan.",
+                )
+            ]
+        )
+    _ensure_edit(by, region.digits)
+
+
+def create_household(
+    *,
+    region: Region,
+    families: Sequence[Mapping[str, Any]],
+    household_fields: Mapping[str, Any] | None = None,
+    by: User | None = None,
+    changeset: ChangeSet | None = None,
+    reason: str = "",
+    source: str = Source.FORM,
+    source_ref: str = "",
+) -> Household:
+    """Create a household with its families, members and memberships, all or nothing.
+
+    `families` is ``[{"no_kk": ..., "nuk": 1, "members": [{person fields}, ...]}, ...]``;
+    the member with ``relation_kk == 1`` becomes the family head. Pass `by` (a new
+    changeset is opened with `reason`) or an open `changeset` (its actor is checked).
+    Raises `RegistryError` listing every error; warnings are returned as
+    ``household.warnings``. Costs a fixed number of queries whatever the member count.
+    """
+    actor = by if by is not None else (changeset.actor if changeset else None)
+    if changeset is None and by is None:
+        raise ValueError("create_household needs `by` or `changeset`")
+    _validate_region(region, actor)
+
+    issues: list[RecordIssue] = []
+    hh_values, found = _clean_fields(
+        Household, household_fields or {}, allowed=HOUSEHOLD_CREATE_FIELDS, path="household"
+    )
+    issues += found
+    if not families:
+        issues.append(
+            _error(
+                "families",
+                "no_family",
+                "Rumah tangga harus memiliki keluarga.",
+                "A household needs at least one family.",
+            )
+        )
+
+    fam_rows: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    seen_nik: dict[str, str] = {}
+    member_no = 0
+    for f_idx, fam in enumerate(families):
+        f_path = f"families[{f_idx}]"
+        fam_data = {k: v for k, v in fam.items() if k != "members"}
+        fam_data.setdefault("nuk", f_idx + 1)
+        fam_values, found = _clean_fields(
+            Family, fam_data, allowed=FAMILY_CREATE_FIELDS, path=f_path
+        )
+        issues += found + _check_kk(fam_values, path=f_path)
+        members = list(fam.get("members") or [])
+        if not members:
+            issues.append(
+                _error(
+                    f"{f_path}.members",
+                    "no_member",
+                    "Keluarga harus memiliki anggota.",
+                    "A family needs at least one member.",
+                )
+            )
+        member_values: list[dict[str, Any]] = []
+        heads = 0
+        for m_idx, member in enumerate(members):
+            m_path = f"{f_path}.members[{m_idx}]"
+            values, found = _clean_fields(Person, member, allowed=PERSON_CREATE_FIELDS, path=m_path)
+            issues += found
+            issues += _check_person_ids(
+                values, path=m_path, sex=values.get("sex"), birth_date=values.get("birth_date")
+            )
+            nik = values.get("nik")
+            if nik and nik in seen_nik:
+                issues.append(
+                    _error(
+                        f"{m_path}.nik",
+                        "nik_repeated",
+                        f"NIK sama dengan {seen_nik[nik]} dalam rumah tangga ini.",
+                        f"NIK repeats {seen_nik[nik]} in this household.",
+                    )
+                )
+            elif nik:
+                seen_nik[nik] = m_path
+            member_no += 1
+            values.setdefault("member_no", member_no)
+            heads += values.get("relation_kk") == RELATION_HEAD
+            member_values.append(values)
+        if heads > 1:
+            issues.append(
+                _error(
+                    f"{f_path}.members",
+                    "many_heads",
+                    "Keluarga memiliki lebih dari satu kepala keluarga.",
+                    "The family has more than one head.",
+                )
+            )
+        elif members and heads == 0:
+            issues.append(
+                RecordIssue(
+                    f"{f_path}.members",
+                    "no_head",
+                    "warning",
+                    "Keluarga belum memiliki kepala keluarga.",
+                    "The family has no head yet.",
+                )
+            )
+        fam_rows.append((fam_values, member_values))
+    warnings = _raise_if_errors(issues)
+
+    code = region.digits
+    today = timezone.localdate()
+    with transaction.atomic():
+        if changeset is None:
+            changeset = open_changeset(by=by, reason=reason, source=source, source_ref=source_ref)
+        household = Household.objects.create(region=region, region_code=code, **hh_values)
+        fam_objs = Family.objects.bulk_create(
+            [Family(household=household, region_code=code, **values) for values, _ in fam_rows]
+        )
+        persons: list[Person] = []
+        for fam_obj, (_, members) in zip(fam_objs, fam_rows, strict=True):
+            for values in members:
+                person = Person(household=household, family=fam_obj, region_code=code, **values)
+                _derive_person(person)
+                persons.append(person)
+        persons = Person.objects.bulk_create(persons)
+        heads_set = []
+        for person in persons:
+            if person.relation_kk == RELATION_HEAD:
+                fam_obj = next(f for f in fam_objs if f.pk == person.family_id)
+                fam_obj.head = person
+                heads_set.append(fam_obj)
+        if heads_set:
+            Family.objects.bulk_update(heads_set, ["head"])
+        FamilyMembership.objects.bulk_create(
+            [
+                FamilyMembership(
+                    person=p,
+                    family_id=p.family_id,
+                    region_code=code,
+                    relation_kk=p.relation_kk,
+                    valid_from=today,
+                )
+                for p in persons
+            ]
+        )
+        record_creates(changeset, "household", [household])
+        record_creates(changeset, "family", fam_objs)
+        record_creates(changeset, "person", persons)
+    household.warnings = warnings  # type: ignore[attr-defined]
+    return household
+
+
+# --- update ---------------------------------------------------------------------------
+
+
+def _diff_and_apply(fresh: models.Model, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Set changed values on `fresh`; return ``{field: [before, after]}`` (JSON-safe)."""
+    diff: dict[str, list[Any]] = {}
+    for name, new in values.items():
+        field = fresh._meta.get_field(name)
+        attname = field.attname
+        old = getattr(fresh, attname)
+        new_raw = new.pk if isinstance(new, models.Model) else new
+        if old == new_raw:
+            continue
+        diff[name] = [json_safe(old), json_safe(new_raw)]
+        setattr(fresh, attname, new_raw)
+    return diff
+
+
+def _copy_back(target: models.Model, fresh: models.Model, names: Iterable[str]) -> None:
+    """Mirror saved values onto the caller's instance so it need not re-read."""
+    for name in names:
+        attname = target._meta.get_field(name).attname
+        setattr(target, attname, getattr(fresh, attname))
+
+
+def update_person(
+    person: Person,
+    *,
+    by: User | None,
+    changes: Mapping[str, Any],
+    reason: str,
+    source: str = Source.FORM,
+    source_ref: str = "",
+    changeset: ChangeSet | None = None,
+) -> Person:
+    """Correct a person's fields; writes one UPDATE Change with before → after.
+
+    Status changes go through `deactivate_person`/`reactivate_person`; family moves through
+    `move_person_to_family`. A call that changes nothing writes nothing.
+    """
+    _ensure_edit(by, person.region_code)
+    values, issues = _clean_fields(Person, changes, allowed=PERSON_EDIT_FIELDS, path="")
+    _raise_if_errors(issues)
+    with transaction.atomic():
+        # Compare against the row as it is now, locked, so two editors cannot lose an update.
+        fresh = Person.objects.select_for_update().get(pk=person.pk)
+        if "nik" in values:
+            issues += _check_person_ids(
+                values,
+                path="",
+                sex=values.get("sex", fresh.sex),
+                birth_date=values.get("birth_date", fresh.birth_date),
+            )
+        warnings = _raise_if_errors(issues)
+        old_relation = fresh.relation_kk
+        diff = _diff_and_apply(fresh, values)
+        if not diff:
+            person.warnings = warnings  # type: ignore[attr-defined]
+            return person
+        before_informal = fresh.informal_work
+        _derive_person(fresh)
+        if fresh.informal_work != before_informal:
+            diff["informal_work"] = [before_informal, fresh.informal_work]
+        changeset = changeset or open_changeset(
+            by=by, reason=reason, source=source, source_ref=source_ref
+        )
+        saved = [*diff, "name_norm", "mother_name_norm", "updated_at"]
+        fresh.save(update_fields=sorted(set(saved)))
+        _record(changeset, fresh, Change.Action.UPDATE, diff)
+        if "relation_kk" in diff:
+            _sync_relation(fresh, old_relation, changeset)
+    _copy_back(person, fresh, saved)
+    person.warnings = warnings  # type: ignore[attr-defined]
+    return person
+
+
+def _sync_relation(person: Person, old_relation: int | None, changeset: ChangeSet) -> None:
+    """Keep the open membership and the family head in step with relation_kk."""
+    FamilyMembership.objects.filter(person=person, valid_to__isnull=True).update(
+        relation_kk=person.relation_kk
+    )
+    family = Family.objects.select_for_update().get(pk=person.family_id)
+    new_head = family.head_id
+    if person.relation_kk == RELATION_HEAD and family.head_id is None:
+        new_head = person.pk
+    elif old_relation == RELATION_HEAD and family.head_id == person.pk:
+        new_head = None
+    if new_head != family.head_id:
+        diff = {"head": [family.head_id, new_head]}
+        family.head_id = new_head
+        family.save(update_fields=["head", "updated_at"])
+        _record(changeset, family, Change.Action.UPDATE, diff)
+
+
+def update_household(
+    household: Household,
+    *,
+    by: User | None,
+    changes: Mapping[str, Any],
+    reason: str,
+    source: str = Source.FORM,
+    source_ref: str = "",
+    changeset: ChangeSet | None = None,
+) -> Household:
+    """Correct household fields (Blok I/III/V); a new `region` carries every member along.
+
+    Moving to another desa re-stamps `region_code` on the families, persons, memberships,
+    programme memberships and PPKS rows of the household (set-based, fixed query count),
+    so scope filters keep finding them; the household's Change records the move.
+    """
+    _ensure_edit(by, household.region_code)
+    changes = dict(changes)
+    new_region = changes.pop("region", None)
+    values, issues = _clean_fields(Household, changes, allowed=HOUSEHOLD_EDIT_FIELDS, path="")
+    _raise_if_errors(issues)
+    if new_region is not None:
+        if not isinstance(new_region, Region):
+            new_region = Region.objects.get(pk=new_region)
+        _validate_region(new_region, by)
+    with transaction.atomic():
+        fresh = Household.objects.select_for_update().get(pk=household.pk)
+        if new_region is not None:
+            values["region"] = new_region
+        diff = _diff_and_apply(fresh, values)
+        if not diff:
+            return household
+        old_code = fresh.region_code
+        if "region" in diff:
+            fresh.region_code = new_region.digits
+            diff["region_code"] = [old_code, fresh.region_code]
+        changeset = changeset or open_changeset(
+            by=by, reason=reason, source=source, source_ref=source_ref
+        )
+        saved = [*diff, "updated_at"]
+        fresh.save(update_fields=sorted(set(saved)))
+        _record(changeset, fresh, Change.Action.UPDATE, diff)
+        if "region_code" in diff:
+            _restamp_region(fresh)
+    _copy_back(household, fresh, saved)
+    return household
+
+
+def _restamp_region(household: Household) -> None:
+    code = household.region_code
+    Family.objects.filter(household=household).update(region_code=code)
+    Person.objects.filter(household=household).update(region_code=code)
+    FamilyMembership.objects.filter(family__household=household).update(region_code=code)
+    ProgramMembership.objects.filter(
+        models.Q(person__household=household) | models.Q(family__household=household)
+    ).update(region_code=code)
+    PersonPPKS.objects.filter(person__household=household).update(region_code=code)
+
+
+def update_family(
+    family: Family,
+    *,
+    by: User | None,
+    changes: Mapping[str, Any],
+    reason: str,
+    source: str = Source.FORM,
+    source_ref: str = "",
+    changeset: ChangeSet | None = None,
+) -> Family:
+    """Correct family fields (No KK, NUK, desil, head, status dimensions) with history."""
+    _ensure_edit(by, family.region_code)
+    changes = dict(changes)
+    has_head = "head" in changes
+    head = changes.pop("head", None)
+    values, issues = _clean_fields(Family, changes, allowed=FAMILY_EDIT_FIELDS, path="")
+    if "no_kk" in values:
+        issues += _check_kk(values, path="")
+    if has_head:
+        head_id = head.pk if isinstance(head, models.Model) else head
+        if (
+            head_id is not None
+            and not Person.objects.filter(pk=head_id, family_id=family.pk).exists()
+        ):
+            issues.append(
+                _error(
+                    "head",
+                    "head_not_member",
+                    "Kepala keluarga harus anggota keluarga ini.",
+                    "The head must be a member of this family.",
+                )
+            )
+        values["head"] = head_id
+    warnings = _raise_if_errors(issues)
+    with transaction.atomic():
+        fresh = Family.objects.select_for_update().get(pk=family.pk)
+        diff = _diff_and_apply(fresh, values)
+        if diff:
+            changeset = changeset or open_changeset(
+                by=by, reason=reason, source=source, source_ref=source_ref
+            )
+            saved = [*diff, "updated_at"]
+            fresh.save(update_fields=sorted(set(saved)))
+            _record(changeset, fresh, Change.Action.UPDATE, diff)
+            _copy_back(family, fresh, saved)
+    family.warnings = warnings  # type: ignore[attr-defined]
+    return family
+
+
+# --- status ---------------------------------------------------------------------------
+
+
+def deactivate_person(
+    person: Person,
+    *,
+    by: User | None,
+    reason_code: str,
+    reason: str,
+    source: str = Source.FORM,
+    source_ref: str = "",
+    changeset: ChangeSet | None = None,
+) -> Person:
+    """Set a person nonaktif with a reason code (meninggal, pindah, ganda …); never deletes."""
+    _ensure_edit(by, person.region_code)
+    if reason_code not in NonaktifReason.values:
+        raise RegistryError(
+            [
+                _error(
+                    "reason_code",
+                    "bad_reason",
+                    "Alasan nonaktif tidak dikenal.",
+                    "Unknown deactivation reason.",
+                )
+            ]
+        )
+    return _set_status(
+        person,
+        by=by,
+        status=RecordStatus.NONAKTIF,
+        reason_code=reason_code,
+        action=Change.Action.DEACTIVATE,
+        reason=reason,
+        source=source,
+        source_ref=source_ref,
+        changeset=changeset,
+    )
+
+
+def reactivate_person(
+    person: Person,
+    *,
+    by: User | None,
+    reason: str,
+    source: str = Source.FORM,
+    source_ref: str = "",
+    changeset: ChangeSet | None = None,
+) -> Person:
+    """Set a nonaktif person aktif again (e.g. wrongly marked dead); the reason is kept."""
+    _ensure_edit(by, person.region_code)
+    return _set_status(
+        person,
+        by=by,
+        status=RecordStatus.AKTIF,
+        reason_code="",
+        action=Change.Action.REACTIVATE,
+        reason=reason,
+        source=source,
+        source_ref=source_ref,
+        changeset=changeset,
+    )
+
+
+def _set_status(
+    person: Person,
+    *,
+    by: User | None,
+    status: str,
+    reason_code: str,
+    action: str,
+    reason: str,
+    source: str,
+    source_ref: str,
+    changeset: ChangeSet | None,
+) -> Person:
+    with transaction.atomic():
+        fresh = Person.objects.select_for_update().get(pk=person.pk)
+        already = (fresh.status == RecordStatus.NONAKTIF) == (status == RecordStatus.NONAKTIF)
+        if already:
+            raise RegistryError(
+                [
+                    _error(
+                        "status",
+                        "same_status",
+                        "Status individu sudah seperti itu.",
+                        "The person already has that status.",
+                    )
+                ]
+            )
+        diff = _diff_and_apply(fresh, {"status": status, "nonaktif_reason": reason_code})
+        changeset = changeset or open_changeset(
+            by=by, reason=reason, source=source, source_ref=source_ref
+        )
+        fresh.save(update_fields=["status", "nonaktif_reason", "updated_at"])
+        _record(changeset, fresh, action, diff)
+    _copy_back(person, fresh, ["status", "nonaktif_reason", "updated_at"])
+    return person
+
+
+# --- moves ----------------------------------------------------------------------------
+
+
+def move_person_to_family(
+    person: Person,
+    family: Family,
+    *,
+    by: User | None,
+    relation_kk: int | None,
+    reason: str,
+    source: str = Source.FORM,
+    source_ref: str = "",
+    changeset: ChangeSet | None = None,
+) -> Person:
+    """Move a person to another family (and its household/desa), keeping membership history.
+
+    The open FamilyMembership is closed today and a new one opened; the old family loses its
+    head if this person was it, and the new family gains one when it had none.
+    """
+    _ensure_edit(by, person.region_code)
+    _ensure_edit(by, family.region_code)
+    if relation_kk is not None and not 1 <= int(relation_kk) <= 8:
+        raise RegistryError(
+            [
+                _error(
+                    "relation_kk",
+                    "bad_relation",
+                    "Hubungan dengan kepala keluarga harus kode 1–8.",
+                    "Relationship to the head must be code 1–8.",
+                )
+            ]
+        )
+    today = timezone.localdate()
+    with transaction.atomic():
+        fresh = Person.objects.select_for_update().get(pk=person.pk)
+        if fresh.family_id == family.pk:
+            raise RegistryError(
+                [
+                    _error(
+                        "family",
+                        "same_family",
+                        "Individu sudah anggota keluarga ini.",
+                        "The person is already in this family.",
+                    )
+                ]
+            )
+        old_family = Family.objects.select_for_update().get(pk=fresh.family_id)
+        new_family = Family.objects.select_for_update().get(pk=family.pk)
+        diff = _diff_and_apply(
+            fresh,
+            {
+                "family": new_family.pk,
+                "household": new_family.household_id,
+                "relation_kk": relation_kk,
+            },
+        )
+        old_code = fresh.region_code
+        if old_code != new_family.region_code:
+            fresh.region_code = new_family.region_code
+            diff["region_code"] = [old_code, fresh.region_code]
+        changeset = changeset or open_changeset(
+            by=by, reason=reason, source=source, source_ref=source_ref
+        )
+        fresh.save(
+            update_fields=["family", "household", "relation_kk", "region_code", "updated_at"]
+        )
+        FamilyMembership.objects.filter(person=fresh, valid_to__isnull=True).update(valid_to=today)
+        FamilyMembership.objects.create(
+            person=fresh,
+            family=new_family,
+            region_code=fresh.region_code,
+            relation_kk=relation_kk,
+            valid_from=today,
+        )
+        _record(changeset, fresh, Change.Action.UPDATE, diff)
+        if old_family.head_id == fresh.pk:
+            old_family.head = None
+            old_family.save(update_fields=["head", "updated_at"])
+            _record(changeset, old_family, Change.Action.UPDATE, {"head": [fresh.pk, None]})
+        if relation_kk == RELATION_HEAD and new_family.head_id is None:
+            new_family.head = fresh
+            new_family.save(update_fields=["head", "updated_at"])
+            _record(changeset, new_family, Change.Action.UPDATE, {"head": [None, fresh.pk]})
+    _copy_back(person, fresh, ["family", "household", "relation_kk", "region_code", "updated_at"])
+    return person
+
+
+# --- checks without writing -----------------------------------------------------------
+
+_EDIT_FIELDS: dict[type[models.Model], frozenset[str]] = {
+    Household: HOUSEHOLD_EDIT_FIELDS - {"region"},
+    Family: FAMILY_EDIT_FIELDS - {"head"},
+    Person: PERSON_EDIT_FIELDS,
+}
+
+
+def check_changes(obj: models.Model, changes: Mapping[str, Any]) -> list[RecordIssue]:
+    """The issues `update_*` would find in `changes` for `obj`, without writing anything.
+
+    Forms (the admin included) call this in ``clean()`` so errors show next to the field.
+    Relations (``region``, ``head``) are checked by the update functions themselves.
+    """
+    plain = {k: v for k, v in changes.items() if k not in ("region", "head")}
+    values, issues = _clean_fields(type(obj), plain, allowed=_EDIT_FIELDS[type(obj)], path="")
+    if "nik" in values:
+        issues += _check_person_ids(
+            values,
+            path="",
+            sex=values.get("sex", getattr(obj, "sex", None)),
+            birth_date=values.get("birth_date", getattr(obj, "birth_date", None)),
+        )
+    if "no_kk" in values:
+        issues += _check_kk(values, path="")
+    return issues
