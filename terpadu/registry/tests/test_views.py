@@ -142,3 +142,19 @@ def test_region_filter_checks_scope(client, cast, make_household):
     assert "Budi Bodi" in html  # a region above one's own = the whole scope
     html = client.get(SEARCH, {"q": "bodi", "wilayah": "1372"}).content.decode()
     assert "di luar lingkup" in html and "Budi Bodi" not in html
+
+
+def test_history_without_actor_renders_as_system(client, cast, regions):
+    """Demo/system changesets have no actor; the history must still render (was a 500)."""
+    from terpadu.registry.demo import generate_demo
+
+    generate_demo(region_digits="1371", households=3, seed=7)
+    person = Person.objects.filter(region_code__startswith="1371").first()
+    client.force_login(cast["verifikator_kabkota"])
+    for url in (
+        reverse("registry:person", args=[person.pk]),
+        reverse("registry:household", args=[person.household_id]),
+    ):
+        resp = client.get(url)
+        assert resp.status_code == 200
+        assert "Sistem" in resp.content.decode()
