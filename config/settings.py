@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "terpadu.regions",
     "terpadu.accounts",
     "terpadu.registry",
+    "terpadu.proposals",
 ]
 
 MIDDLEWARE = [

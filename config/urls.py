@@ -13,6 +13,7 @@ urlpatterns = [
     path("akun/", include("terpadu.accounts.urls")),
     path("wilayah/", include("terpadu.regions.urls")),
     path("registri/", include("terpadu.registry.urls")),
+    path("usulan/", include("terpadu.proposals.urls")),
     path("", include("terpadu.core.urls")),
 ]
 if settings.DEBUG:

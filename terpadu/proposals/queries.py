@@ -1,0 +1,107 @@
+"""Reads: which proposals a user may see, what waits for them, and the deadlines."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from terpadu.accounts.models import Role
+from terpadu.proposals.models import Assignment, Batch, Proposal, Status
+from terpadu.regions.models import digits_range
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from terpadu.accounts.models import User
+
+
+def _prefix_q(field: str, prefix: str) -> Q:
+    lo, hi = digits_range(prefix)
+    q = Q()
+    if lo:
+        q &= Q(**{f"{field}__gte": lo})
+    if hi:
+        q &= Q(**{f"{field}__lt": hi})
+    return q
+
+
+def proposals_for_user(user: User | AnonymousUser) -> QuerySet[Proposal]:
+    """Every proposal the user may see: its desa (or, for a move, its destination) lies in the
+    user's subtree. Enumerators see only proposals assigned to them."""
+    if not user.is_authenticated or not user.is_active:
+        return Proposal.objects.none()
+    qs = Proposal.objects.all()
+    if user.role == Role.ENUMERATOR and not user.is_superuser:
+        return qs.filter(assignments__enumerator=user).distinct()
+    if not user.scope:
+        return qs
+    return qs.filter(
+        _prefix_q("region_code", user.scope) | _prefix_q("destination_code", user.scope)
+    )
+
+
+def proposal_for_user(user: User | AnonymousUser, pk: int) -> Proposal:
+    """One proposal for its page; 404 when the user may not see it."""
+    try:
+        return (
+            proposals_for_user(user)
+            .select_related("region", "destination", "created_by", "batch", "person", "household")
+            .get(pk=pk)
+        )
+    except Proposal.DoesNotExist:
+        raise Http404 from None
+
+
+def batches_for_user(user: User | AnonymousUser) -> QuerySet[Batch]:
+    """Kab/kota batches in the user's subtree (a desa user sees its kab/kota's batches)."""
+    if not user.is_authenticated or not user.is_active:
+        return Batch.objects.none()
+    if not user.scope:
+        return Batch.objects.all()
+    return (
+        Batch.objects.filter(region_code=user.scope[:4])
+        if len(user.scope) > 4
+        else (Batch.objects.filter(_prefix_q("region_code", user.scope)))
+    )
+
+
+def status_counts(user: User | AnonymousUser) -> dict[str, int]:
+    """{status: count} over what the user may see, in one GROUP BY query."""
+    rows = proposals_for_user(user).values("status").annotate(n=Count("id")).order_by()
+    return {row["status"]: row["n"] for row in rows}
+
+
+def open_assignments(user: User) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(
+        enumerator=user, state__in=[Assignment.State.DITUGASKAN, Assignment.State.DIKEMBALIKAN]
+    ).select_related("proposal", "proposal__region")
+
+
+# What waits for each role: the statuses in which the next move is theirs.
+WAITING_FOR: dict[str, tuple[Status, ...]] = {
+    Role.OPERATOR_DESA: (
+        Status.DRAFT,
+        Status.MENUNGGU_MUSDES,
+        Status.DISEPAKATI,
+        Status.DIKEMBALIKAN_KE_DESA,
+    ),
+    Role.OPERATOR_KECAMATAN: (Status.DRAFT, Status.VERIVALI, Status.DIKEMBALIKAN_KE_DESA),
+    Role.ENUMERATOR: (Status.VERIVALI,),
+    Role.VERIFIKATOR_KABKOTA: (
+        Status.DIPERIKSA_DINSOS,
+        Status.VERIVALI,
+        Status.DIKEMBALIKAN_KE_KABKOTA,
+    ),
+    Role.ADMIN_KABKOTA: (
+        Status.DIPERIKSA_DINSOS,
+        Status.FINAL_KABKOTA,
+        Status.DISAHKAN,
+        Status.DIKEMBALIKAN_KE_KABKOTA,
+    ),
+    Role.OPERATOR_PROVINSI: (Status.DIKIRIM_PROVINSI,),
+    Role.ADMIN_PROVINSI: (Status.DIKIRIM_PROVINSI,),
+    Role.PUSAT: (Status.DIKIRIM_PUSAT, Status.PROSES_PUSAT),
+    Role.AUDITOR: (),
+}
