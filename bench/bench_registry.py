@@ -141,13 +141,15 @@ def main() -> None:
             progress=progress,
         )
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # generate_demo builds rows in a forked worker process (when there are several rounds)
+        worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         rows_per_s = result.rows / result.seconds
         print(" " * 60, end="\r")
         print(
             f"generate: {result.persons:,} persons, {result.families:,} families, "
             f"{result.households:,} households, {result.rows:,} rows in {result.seconds:.1f} s "
             f"= {rows_per_s:,.0f} rows/s ({result.persons / result.seconds:,.0f} persons/s), "
-            f"peak RSS {peak_mb:,.0f} MB"
+            f"peak RSS {peak_mb:,.0f} MB (worker {worker_peak_mb:,.0f} MB)"
         )
         if vendor == "postgresql":
             with connections["default"].cursor() as cursor:
@@ -168,6 +170,7 @@ def main() -> None:
             "rows_per_s": round(rows_per_s),
             "persons_per_s": round(result.persons / result.seconds),
             "peak_mb": round(peak_mb),
+            "worker_peak_mb": round(worker_peak_mb),
             "p50": lookups["p50_ms"],
             "p99": lookups["p99_ms"],
             "cpus": os.cpu_count(),

@@ -163,6 +163,35 @@ def test_same_seed_same_registry(regions) -> None:  # type: ignore[no-untyped-de
     assert people(last_id) == first
 
 
+def test_worker_process_builds_the_same_registry(regions) -> None:  # type: ignore[no-untyped-def]
+    """Several rounds: a forked worker builds them; the rows must not depend on that."""
+
+    def people(after: int) -> list[tuple]:
+        rows = Person.objects.filter(id__gt=after).order_by("id")
+        return list(rows.values_list("name", "birth_date", "sex", "region_code", "relation_kk"))
+
+    here = generate_demo(households=60, seed=11, batch_size=25, as_of=AS_OF, pipeline=False)
+    first = people(0)
+    last_id = Person.objects.order_by("-id").values_list("id", flat=True)[0]
+    worker = generate_demo(households=60, seed=11, batch_size=25, as_of=AS_OF)
+    assert people(last_id) == first
+    assert (worker.persons, worker.rows) == (here.persons, here.rows)
+    assert Change.objects.count() == here.changes + worker.changes
+
+
+def test_worker_failure_fails_the_run_and_leaves_nothing(regions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from terpadu.registry import demo as demo_module
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ValueError("no rows today")
+
+    monkeypatch.setattr(demo_module._Builder, "rows", broken)  # the forked worker inherits it
+    with pytest.raises(RuntimeError, match="no rows today"):
+        generate_demo(households=60, seed=11, batch_size=25, as_of=AS_OF)
+    assert not Household.objects.exists()
+    assert not ChangeSet.objects.exists()
+
+
 def test_second_run_keeps_nik_serials_unique(regions) -> None:  # type: ignore[no-untyped-def]
     generate_demo(households=150, seed=1, as_of=AS_OF)
     generate_demo(households=150, seed=1, as_of=AS_OF)  # same seed: same people again
