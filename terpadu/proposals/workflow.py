@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone, translation
 
 from terpadu.core.models import Notification
@@ -111,15 +112,24 @@ def check_transition(
 
 
 def _ensure_destination_consent(proposal: Proposal) -> None:
-    agreed = Consent.objects.filter(
-        proposal=proposal, agreed=True, region_code__startswith=proposal.destination_code[:4]
-    ).exists()
+    # A move without a destination has nobody to consent: "" would match any consent row.
+    agreed = (
+        bool(proposal.destination_code)
+        and _destination_consents()
+        .filter(proposal=proposal, kab=proposal.destination_code[:4])
+        .exists()
+    )
     if not agreed:
         raise TransitionError(
             "no_consent",
             "Pemindahan wilayah memerlukan persetujuan wilayah tujuan lebih dulu.",
             "Moving a household needs the destination region's consent first.",
         )
+
+
+def _destination_consents() -> QuerySet[Consent]:
+    """Agreed consents, annotated with the kab/kota (`kab`) that gave them."""
+    return Consent.objects.filter(agreed=True).annotate(kab=Substr("region_code", 1, 4))
 
 
 def transition(
@@ -133,7 +143,10 @@ def transition(
             f"'{t.label}' memerlukan alasan/catatan.",
             f"'{action}' needs a reason/note.",
         )
-    result = _move(Proposal.objects.filter(pk=proposal.pk), t, by=by, note=note)
+    # Conditional on the status the actor saw, not merely on any source status: an action
+    # with several sources (cancel) must not succeed from a status the actor never saw.
+    current = Proposal.objects.filter(pk=proposal.pk, status=proposal.status)
+    result = _move(current, t, by=by, note=note)
     if result.moved == 0:  # someone else moved it between our read and our write
         raise TransitionError(
             "conflict",
@@ -178,8 +191,12 @@ def bulk_transition(
         else Proposal.objects.filter(pk__in=list(proposals))
     )
     if action == "approve":
-        consented = Consent.objects.filter(agreed=True).values("proposal_id")
-        qs = qs.filter(~Q(kind=Kind.PEMINDAHAN) | Q(pk__in=consented))
+        # The same rule as the single move: an agreed consent from the destination kab/kota
+        # (a consent recorded by anyone else does not count).
+        consented = _destination_consents().filter(
+            proposal=OuterRef("pk"), kab=Substr(OuterRef("destination_code"), 1, 4)
+        )
+        qs = qs.filter(~Q(kind=Kind.PEMINDAHAN) | (~Q(destination_code="") & Exists(consented)))
     return _move(qs, t, by=by, note=note)
 
 
@@ -228,7 +245,10 @@ def _insert_events(token: str, t: Transition, *, by: User, note: str, at: Any) -
     event = ProposalEvent._meta.db_table
     proposal = Proposal._meta.db_table
     sql = _EVENTS_FROM_MOVE.format(event=event, proposal=proposal)
-    params = [t.action, t.target, by.pk, by.role, by.scope, note, at, token]
+    # Adapt the timestamp as the ORM would: raw SQLite would otherwise store "...+00:00"
+    # where ORM rows hold naive UTC text, and time filters on events would compare wrongly.
+    at_db = connection.ops.adapt_datetimefield_value(at)
+    params = [t.action, t.target, by.pk, by.role, by.scope, note, at_db, token]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

@@ -306,43 +306,32 @@ def _derive_person(person: Person) -> None:
 
 def _validate_region(region: Region, by: User | None, *, path: str = "region") -> None:
     if region.level != Level.DESA or region.valid_to is not None:
-        raise RegistryError(
-            [
-                _error(
-                    path,
-                    "region_not_desa",
-                    "Wilayah harus desa/kelurahan yang masih berlaku.",
-                    "The region must be a current desa/kelurahan.",
-                )
-            ]
-        )
+        raise RegistryError([_region_not_desa(path)])
     _ensure_edit(by, region.digits)
 
 
-def create_household(
-    *,
-    region: Region,
-    families: Sequence[Mapping[str, Any]],
-    household_fields: Mapping[str, Any] | None = None,
-    by: User | None = None,
-    changeset: ChangeSet | None = None,
-    reason: str = "",
-    source: str = Source.FORM,
-    source_ref: str = "",
-) -> Household:
-    """Create a household with its families, members and memberships, all or nothing.
+def _region_not_desa(path: str) -> RecordIssue:
+    return _error(
+        path,
+        "region_not_desa",
+        "Wilayah harus desa/kelurahan yang masih berlaku.",
+        "The region must be a current desa/kelurahan.",
+    )
 
-    `families` is ``[{"no_kk": ..., "nuk": 1, "members": [{person fields}, ...]}, ...]``;
-    the member with ``relation_kk == 1`` becomes the family head. Pass `by` (a new
-    changeset is opened with `reason`) or an open `changeset` (its actor is checked).
-    Raises `RegistryError` listing every error; warnings are returned as
-    ``household.warnings``. Costs a fixed number of queries whatever the member count.
+
+_Bundle = tuple[
+    dict[str, Any], list[tuple[dict[str, Any], list[dict[str, Any]]]], list[RecordIssue]
+]
+
+
+def _clean_bundle(
+    families: Sequence[Mapping[str, Any]], household_fields: Mapping[str, Any] | None
+) -> _Bundle:
+    """Clean a household bundle: (household values, [(family values, [member values])], issues).
+
+    The one copy of the household/family/member rules, shared by `create_household` and
+    `validate_household_bundle` (a proposal checks its bundle months before it is applied).
     """
-    actor = by if by is not None else (changeset.actor if changeset else None)
-    if changeset is None and by is None:
-        raise ValueError("create_household needs `by` or `changeset`")
-    _validate_region(region, actor)
-
     issues: list[RecordIssue] = []
     hh_values, found = _clean_fields(
         Household, household_fields or {}, allowed=HOUSEHOLD_CREATE_FIELDS, path="household"
@@ -424,6 +413,50 @@ def create_household(
                 )
             )
         fam_rows.append((fam_values, member_values))
+    return hh_values, fam_rows, issues
+
+
+def validate_household_bundle(
+    region: Region,
+    families: Sequence[Mapping[str, Any]],
+    household_fields: Mapping[str, Any] | None = None,
+) -> list[RecordIssue]:
+    """Every issue (errors and warnings) `create_household` would find, writing nothing.
+
+    Proposals (usulan baru) call this when the desa enters the data, so NIK/No KK errors
+    show at once rather than at the monthly determination. The region is checked as data
+    (a current desa); whether the caller may write there is the caller's own check.
+    """
+    issues: list[RecordIssue] = []
+    if region.level != Level.DESA or region.valid_to is not None:
+        issues.append(_region_not_desa("region"))
+    return issues + _clean_bundle(families, household_fields)[2]
+
+
+def create_household(
+    *,
+    region: Region,
+    families: Sequence[Mapping[str, Any]],
+    household_fields: Mapping[str, Any] | None = None,
+    by: User | None = None,
+    changeset: ChangeSet | None = None,
+    reason: str = "",
+    source: str = Source.FORM,
+    source_ref: str = "",
+) -> Household:
+    """Create a household with its families, members and memberships, all or nothing.
+
+    `families` is ``[{"no_kk": ..., "nuk": 1, "members": [{person fields}, ...]}, ...]``;
+    the member with ``relation_kk == 1`` becomes the family head. Pass `by` (a new
+    changeset is opened with `reason`) or an open `changeset` (its actor is checked).
+    Raises `RegistryError` listing every error; warnings are returned as
+    ``household.warnings``. Costs a fixed number of queries whatever the member count.
+    """
+    actor = by if by is not None else (changeset.actor if changeset else None)
+    if changeset is None and by is None:
+        raise ValueError("create_household needs `by` or `changeset`")
+    _validate_region(region, actor)
+    hh_values, fam_rows, issues = _clean_bundle(families, household_fields)
     warnings = _raise_if_errors(issues)
 
     code = region.digits

@@ -185,14 +185,14 @@ def test_user_list_search_filter_and_query_count(
 ) -> None:
     client.force_login(cast["admin_kabkota"])
     url = reverse("accounts:user_list")
-    # session, user, the user's own region (page header), count, page with regions joined:
-    # fixed, no matter how many rows.
-    with django_assert_num_queries(5):
+    # session, user, the user's own region (page header), unread notifications (nav), count,
+    # page with regions joined: fixed, no matter how many rows.
+    with django_assert_num_queries(6):
         response = client.get(url)
     assert response.status_code == 200
     for i in range(30):
         make_user("operator_desa", "1371021001", username=f"bandar{i}")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         page = client.get(url).context["page"]
     assert page.paginator.count == 35 and len(page.object_list) == 25
     assert cast["outsider_desa"] not in page.paginator.object_list

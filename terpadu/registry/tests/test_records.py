@@ -272,3 +272,37 @@ def test_reference_data_is_seeded():
     assert {"PKH", "BPNT", "PBI-JK", "BLT-DD"} <= set(
         Program.objects.values_list("code", flat=True)
     )
+
+
+def test_validate_household_bundle_finds_what_create_household_refuses(cast, regions):
+    """The dry run shares create_household's rules: same issues, nothing written."""
+    good = member("Ani", relation=1)
+    bad = dict(member("Budi"), nik="123")
+    fams = [family(good, bad), {"no_kk": "99", "members": []}]
+    before = Household.objects.count()
+    issues = records.validate_household_bundle(regions["1371011001"], fams, {"floor_area": "x"})
+    with pytest.raises(records.RegistryError) as exc:
+        records.create_household(
+            by=cast["operator_desa"],
+            region=regions["1371011001"],
+            families=fams,
+            household_fields={"floor_area": "x"},
+            reason="uji",
+        )
+    assert {(i.path, i.code) for i in issues} == {(i.path, i.code) for i in exc.value.issues}
+    paths = {i.path for i in issues}
+    assert {"families[0].members[1].nik", "families[1].no_kk", "household.floor_area"} <= paths
+    assert Household.objects.count() == before
+
+
+def test_validate_household_bundle_checks_region_as_data(regions):
+    issues = records.validate_household_bundle(
+        regions["137101"], [family(member("Ani", relation=1))]
+    )
+    assert [(i.path, i.code) for i in issues] == [("region", "region_not_desa")]
+    assert (
+        records.validate_household_bundle(
+            regions["1371011001"], [family(member("Ani", relation=1))]
+        )
+        == []
+    )

@@ -12,8 +12,9 @@ from terpadu.registry.models import Person
 
 pytestmark = pytest.mark.django_db
 SEARCH = reverse("registry:search")
-# session, user, filter options, count, the topbar's user region, page: pinned so an N+1 shows.
-SEARCH_QUERIES = 6
+# session, user, filter options, count, the topbar's user region, unread notifications (nav),
+# page: pinned so an N+1 shows.
+SEARCH_QUERIES = 7
 
 
 def test_search_requires_login(client):
@@ -158,3 +159,18 @@ def test_history_without_actor_renders_as_system(client, cast, regions):
         resp = client.get(url)
         assert resp.status_code == 200
         assert "Sistem" in resp.content.decode()
+
+
+def test_detail_pages_offer_proposals_only_to_editors(client, cast, make_household):
+    hh = make_household(2)
+    person = Person.objects.filter(household=hh).first()
+    url = reverse("registry:person", args=[person.pk])
+    client.force_login(cast["operator_desa"])
+    html = client.get(url).content.decode()
+    assert reverse("proposals:new_correction", args=[person.pk]) in html
+    assert reverse("proposals:new_deactivation", args=[person.pk]) in html
+    client.force_login(cast["operator_provinsi"])  # read-only role
+    assert 'data-testid="propose-actions"' not in client.get(url).content.decode()
+    client.force_login(cast["verifikator_kabkota"])
+    hh_html = client.get(reverse("registry:household", args=[hh.pk])).content.decode()
+    assert reverse("proposals:new_move", args=[hh.pk]) in hh_html
