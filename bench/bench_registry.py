@@ -19,12 +19,12 @@ import random
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdb import ROOT, drop_database, setup_django
+
 RESULTS = ROOT / "bench" / "results" / "registry.jsonl"
 BENCH_DB = "terpadu_bench"
 PERSONS_PER_HOUSEHOLD = 3.55  # what generate_demo produces on average (measured)
@@ -41,26 +41,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--missing", type=int, default=200, help="absent NIKs to look up")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL bench database")
     return parser.parse_args()
-
-
-def prepare_database(url: str, tmp: Path) -> tuple[str, str]:
-    """Return (DATABASE_URL for the run, vendor); PostgreSQL gets a fresh dedicated database."""
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        parts = urlsplit(url)
-        return urlunsplit(parts._replace(path=f"/{BENCH_DB}")), "postgresql"
-    return f"sqlite:///{tmp / 'bench.sqlite3'}", "sqlite"
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -104,15 +84,7 @@ def time_lookups(region: str, existing: int, missing: int, seed: int) -> dict[st
 
 def main() -> None:
     args = parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="terpadu-bench-"))
-    run_url, vendor = prepare_database(args.database_url, tmp)
-    os.environ["DATABASE_URL"] = run_url
-    os.environ["TERPADU_VAR_DIR"] = str(tmp)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    vendor, _tmp = setup_django(args.database_url, BENCH_DB)
     from django.core.management import call_command
     from django.db import connections
 
@@ -182,7 +154,7 @@ def main() -> None:
     finally:
         connections.close_all()
         if vendor == "postgresql" and not args.keep:
-            drop_database(args.database_url)
+            drop_database(args.database_url, BENCH_DB)
 
 
 if __name__ == "__main__":
