@@ -60,13 +60,21 @@ class ReasonForm(forms.ModelForm):
 
 
 class RecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """Scoped, no add/delete; saves through `update_fn` so history is written."""
+    """Scoped, no add/delete; saves through `update_fn` so history is written.
+
+    The registry changes through determined proposals; the admin form is only for audited
+    administrative corrections by a superuser (reason required, source ADMIN in history).
+    Every other staff role reads here and proposes through /usulan/.
+    """
 
     form = ReasonForm
     update_fn: Any = None
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser and super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         changes = {n: form.cleaned_data[n] for n in form.changed_data if n != "reason"}

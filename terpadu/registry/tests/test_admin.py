@@ -60,3 +60,21 @@ def test_admin_queryset_is_scoped(rf, cast, make_household):
     request.user = cast["admin_kabkota"]
     qs = admin.site._registry[Person].get_queryset(request)
     assert set(qs.values_list("region_code", flat=True)) == {"1371011001"}
+
+
+def test_only_superusers_correct_registry_rows_in_admin(rf, cast, admin_user, make_household):
+    """Issue 4 §9: the registry changes through determined proposals; the admin form is an
+    audited superuser correction path only."""
+    from django.contrib import admin as django_admin
+
+    from terpadu.registry.models import Person
+
+    hh = make_household(1)
+    person = Person.objects.get(household=hh)
+    model_admin = django_admin.site._registry[Person]
+    request = rf.get("/")
+    request.user = cast["admin_kabkota"]
+    assert model_admin.has_view_permission(request, person)
+    assert not model_admin.has_change_permission(request, person)
+    request.user = admin_user
+    assert model_admin.has_change_permission(request, person)
