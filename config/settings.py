@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "terpadu.accounts",
     "terpadu.registry",
     "terpadu.proposals",
+    "terpadu.editions",
 ]
 
 MIDDLEWARE = [

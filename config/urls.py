@@ -14,6 +14,7 @@ urlpatterns = [
     path("wilayah/", include("terpadu.regions.urls")),
     path("registri/", include("terpadu.registry.urls")),
     path("usulan/", include("terpadu.proposals.urls")),
+    path("penetapan/", include("terpadu.editions.urls")),
     path("", include("terpadu.core.urls")),
 ]
 if settings.DEBUG:
