@@ -30,6 +30,7 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w+\}")
 @dataclass
 class Entry:
     msgid: str = ""
+    msgctxt: str | None = None
     msgid_plural: str | None = None
     msgstr: dict[int, str] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
@@ -37,7 +38,7 @@ class Entry:
 
 
 def parse_po(path: Path) -> list[Entry]:
-    """A minimal .po reader: msgid, msgid_plural, msgstr / msgstr[n], flags (no obsolete)."""
+    """A minimal .po reader: msgctxt, msgid(_plural), msgstr / msgstr[n], flags (no obsolete)."""
     entries: list[Entry] = []
     entry: Entry | None = None
     target: tuple[str, int] | None = None
@@ -76,6 +77,8 @@ def parse_po(path: Path) -> list[Entry]:
                 target = ("msgctxt", 0)
             else:
                 raise AssertionError(f"{path}:{lineno}: unexpected line {raw!r}")
+            if target[0] == "msgctxt":
+                entry.msgctxt = ""
             if target[0] == "msgid_plural":
                 entry.msgid_plural = ""
             if target[0] == "msgstr":
@@ -86,7 +89,9 @@ def parse_po(path: Path) -> list[Entry]:
 
 def _append(entry: Entry, target: tuple[str, int], text: str) -> None:
     kind, index = target
-    if kind == "msgid":
+    if kind == "msgctxt":
+        entry.msgctxt = (entry.msgctxt or "") + text
+    elif kind == "msgid":
         entry.msgid += text
     elif kind == "msgid_plural":
         entry.msgid_plural = (entry.msgid_plural or "") + text
@@ -144,10 +149,13 @@ def test_compiled_catalogue_matches_the_po_file(catalogue: list[Entry]) -> None:
         compiled = gettext.GNUTranslations(fh)
     stale = []
     for e in _messages(catalogue):
+        ctx = e.msgctxt
         if e.msgid_plural is None:
-            got = [compiled.gettext(e.msgid)]
-        else:
+            got = [compiled.gettext(e.msgid) if ctx is None else compiled.pgettext(ctx, e.msgid)]
+        elif ctx is None:
             got = [compiled.ngettext(e.msgid, e.msgid_plural, n) for n in (1, 2)]
+        else:
+            got = [compiled.npgettext(ctx, e.msgid, e.msgid_plural, n) for n in (1, 2)]
         want = [e.msgstr[i] for i in sorted(e.msgstr)]
         if got != want:
             stale.append(f"line {e.line}: {e.msgid!r}")
