@@ -473,3 +473,46 @@ def test_member_rows_mask_nik_for_readers_without_view(cast, regions):
     assert _member_rows(p, show_full=True)[0]["nik_shown"] == full
     masked = _member_rows(p, show_full=False)[0]
     assert masked["nik_shown"] == mask_nik(full) and masked["relation_kk_label"]
+
+
+def test_editing_a_returned_correction_shows_why_it_came_back(
+    desa_client, cast, registry_household
+):
+    # Bug found by the browser journey: the edit page of a returned correction (unlike that of
+    # a new household) neither said the proposal had been returned nor showed the return note,
+    # and claimed the fields held the registry's values when they hold the proposed ones.
+    person = registry_household.members.get(relation_kk=1)
+    p = creation.propose_correction(
+        by=cast["operator_desa"], target=person, changes={"birth_place": "Padang"}, reason="x"
+    )
+    url = reverse("proposals:edit", args=[p.pk])
+    draft = desa_client.get(url).content.decode()
+    assert 'data-testid="returned-notice"' not in draft
+    transition(p, "submit_direct", by=cast["operator_desa"])
+    transition(p, "return_to_desa", by=cast["verifikator_kabkota"], note="Cek KK: Padang Pariaman")
+    body = desa_client.get(url).content.decode()
+    assert 'data-testid="returned-notice"' in body
+    assert "Cek KK: Padang Pariaman" in body
+    assert "Isian terisi dengan nilai yang diusulkan" in body
+
+
+def test_correction_diff_labels_start_with_a_capital(desa_client, cast, registry_household):
+    # Bug found by the browser journey: the diff table's row headers were the model fields'
+    # lowercase verbose names ("tempat lahir") while every other label is capitalised.
+    person = registry_household.members.get(relation_kk=1)
+    p = creation.propose_correction(
+        by=cast["operator_desa"], target=person, changes={"birth_place": "Padang"}, reason="x"
+    )
+    body = desa_client.get(reverse("proposals:detail", args=[p.pk])).content.decode()
+    assert '<th scope="row">Tempat lahir</th>' in body
+
+
+def test_comment_thread_names_the_author_role_not_its_code(desa_client, cast, make_proposal):
+    # Bug found by the browser journey: the thread printed the stored role code
+    # ("operator_desa") next to the author instead of the role's name.
+    p = make_proposal(Kind.PERBAIKAN)
+    creation.add_comment(proposal=p, by=cast["operator_desa"], text="Sudah sesuai KK.")
+    body = desa_client.get(reverse("proposals:detail", args=[p.pk])).content.decode()
+    thread = body.split('id="komentar"', 1)[1]
+    assert "Operator desa/kelurahan" in thread
+    assert 'muted">operator_desa' not in thread

@@ -339,3 +339,13 @@ def test_calendar_config_by_pusat(client, cast):
         {"year": 2027, "input_end_day": 15, "ratification_day": 22},
     )
     assert CalendarYear.objects.get(year=2027).input_end_day == 15
+
+
+def test_queue_tabs_mark_the_current_tab_readably(client, cast):
+    # Bug found by the browser journey: the current tab carried .btn-primary (white text)
+    # inside .tabs (whose current tab has a white background), so its label was invisible.
+    client.force_login(cast["verifikator_kabkota"])
+    body = client.get(reverse("proposals:review_queue")).content.decode()
+    tabs = body.split('<nav class="tabs"', 1)[1].split("</nav>", 1)[0]
+    assert '<a href="?tab=periksa" aria-current="page">' in tabs
+    assert "btn" not in tabs

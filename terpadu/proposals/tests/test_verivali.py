@@ -422,3 +422,15 @@ def test_qc_and_assign_pages_cost_the_same_for_any_size(client, cast, make_propo
             make_proposal(Kind.BARU, Status.DISEPAKATI)
         counts.append((_page_queries(client, qc), _page_queries(client, assign)))
     assert counts[0] == counts[1], counts
+
+
+def test_qc_page_shows_gps_with_a_decimal_point_in_indonesian(client, cast, make_proposal):
+    # Bug found by the browser journey: with the Indonesian locale the coordinates rendered as
+    # "-0,951200, 100,354300" — the decimal comma made the pair unreadable and un-pasteable
+    # into a map. GPS coordinates are always written with a decimal point.
+    (a,) = _assigned(cast, make_proposal)
+    _visit(cast, a, latitude="-0.9512", longitude="100.3543")
+    client.force_login(cast["operator_kecamatan"])
+    html = client.get(reverse("proposals:verivali_qc"), HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    assert "-0.951200, 100.354300" in html
+    assert "-0,951200" not in html

@@ -607,6 +607,21 @@ def evidence_file(request: HttpRequest, pk: int, evidence_pk: int) -> HttpRespon
 # --- edit (drafts and the revision loop) ----------------------------------------------------------
 
 
+def _return_note(proposal: Proposal) -> str:
+    """The note of the return that put the proposal in its current (returned) status, so the
+    reviser reads why while editing; "" for a draft."""
+    if proposal.status == Status.DRAFT:
+        return ""
+    event = (
+        proposal.events.filter(to_status=proposal.status)
+        .exclude(note="")
+        .order_by("-at", "-pk")
+        .only("note")
+        .first()
+    )
+    return event.note if event else ""
+
+
 def _edit_household(request: HttpRequest, proposal: Proposal) -> HttpResponse:
     payload = proposal.payload
     fam = (payload.get("families") or [{}])[0]
@@ -625,6 +640,7 @@ def _edit_household(request: HttpRequest, proposal: Proposal) -> HttpResponse:
         "formset": formset,
         "note_form": note_form,
         "proposal": proposal,
+        "return_note": _return_note(proposal),
         "hide_errors": adding,
     }
     if request.method == "GET" or adding:
@@ -700,6 +716,7 @@ def _edit_other(request: HttpRequest, proposal: Proposal) -> HttpResponse:
         "form": form,
         "note_form": note_form,
         "proposal": proposal,
+        "return_note": _return_note(proposal),
         "target": target,
         "person": target,
         "household": target,
