@@ -182,3 +182,7 @@ LOGGING = {
 
 # Terpadu-specific knobs.
 TERPADU_PAGE_SIZE = envint("TERPADU_PAGE_SIZE", 25)
+# Dukcapil matching: "file" (exchange CSV files) or "test-double" (deterministic, demo/tests).
+TERPADU_DUKCAPIL_ADAPTER = os.environ.get("TERPADU_DUKCAPIL_ADAPTER", "file")
+if TERPADU_DUKCAPIL_ADAPTER not in ("file", "test-double"):
+    raise ImproperlyConfigured("TERPADU_DUKCAPIL_ADAPTER must be 'file' or 'test-double'")

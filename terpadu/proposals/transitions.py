@@ -32,6 +32,8 @@ PROVINSI_ROLES = frozenset({Role.OPERATOR_PROVINSI, Role.ADMIN_PROVINSI})
 PUSAT_ROLES = frozenset({Role.PUSAT})
 
 ALL_KINDS = frozenset(Kind)
+# Pusat may still return or reject an item it had accepted at intake (DITERIMA_PUSAT) when the
+# national processing run (Dukcapil match, cross-matching) finds a problem before determination.
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ TRANSITIONS: dict[str, Transition] = dict(
         ),
         _t(
             "return_to_kabkota",
-            {S.PROSES_PUSAT},
+            {S.PROSES_PUSAT, S.DITERIMA_PUSAT},
             S.DIKEMBALIKAN_KE_KABKOTA,
             PUSAT_ROLES,
             _("Kembalikan ke kab/kota"),
@@ -212,7 +214,7 @@ TRANSITIONS: dict[str, Transition] = dict(
         ),
         _t(
             "reject_pusat",
-            {S.PROSES_PUSAT},
+            {S.PROSES_PUSAT, S.DITERIMA_PUSAT},
             S.DITOLAK_PUSAT,
             PUSAT_ROLES,
             _("Tolak (pusat)"),

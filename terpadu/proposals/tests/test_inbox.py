@@ -196,3 +196,26 @@ def test_lateness_marks_unratified_batches(cast, regions):
     }
     assert after["1372"].late and after["1372"].unratified_late == 1
     assert not after["1371"].late
+
+
+def test_opening_a_notification_marks_it_read_and_follows_its_link(client, cast):
+    from terpadu.core.models import Notification
+
+    user = cast["operator_desa"]
+    mine = Notification.objects.create(
+        user=user, message_id="x", message_en="x", link="/usulan/?status=draft"
+    )
+    other = Notification.objects.create(
+        user=cast["outsider_desa"], message_id="y", message_en="y", link="/usulan/"
+    )
+    client.force_login(user)
+    response = client.get(reverse("proposals:notification_open", args=[mine.pk]))
+    assert response.status_code == 302 and response["Location"] == "/usulan/?status=draft"
+    mine.refresh_from_db()
+    assert mine.read_at is not None
+    assert client.get(reverse("proposals:notification_open", args=[other.pk])).status_code == 404
+    evil = Notification.objects.create(
+        user=user, message_id="z", message_en="z", link="//evil.example/"
+    )
+    response = client.get(reverse("proposals:notification_open", args=[evil.pk]))
+    assert response["Location"] == reverse("proposals:inbox")

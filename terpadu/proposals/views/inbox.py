@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -73,7 +73,22 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     return redirect("proposals:inbox")
 
 
+@login_required
+@require_GET
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow a notification's link and mark it read on the way (own notifications only)."""
+    notification = get_object_or_404(request.user.notifications, pk=pk)
+    if notification.read_at is None:
+        request.user.notifications.filter(pk=pk).update(read_at=timezone.now())
+    # Links are written by our own code; still, only ever follow a local path.
+    link = notification.link
+    if not link.startswith("/") or link.startswith("//"):
+        link = reverse("proposals:inbox")
+    return redirect(link)
+
+
 urlpatterns: list[URLPattern] = [
     path("kotak-masuk/", inbox, name="inbox"),
     path("kotak-masuk/dibaca/", notifications_read, name="notifications_read"),
+    path("kotak-masuk/notifikasi/<int:pk>/", notification_open, name="notification_open"),
 ]
