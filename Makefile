@@ -37,6 +37,7 @@ $(PY):
 
 # Re-runs only when the direct dependencies or the lock change (or the venv is new).
 $(STAMP): pyproject.toml requirements.lock | $(PY)
+	scripts/ensure-pdf-libs
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	@touch $@
 
