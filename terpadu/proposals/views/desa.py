@@ -8,6 +8,7 @@ Refusals come back as messages or as errors next to the field, never as an error
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -225,16 +226,19 @@ def new_household(request: HttpRequest) -> HttpResponse:
     return _render_household(request, ctx, status=422)
 
 
-def _correction_page(request: HttpRequest, target: Any, *, heading: str, back: str) -> HttpResponse:
-    form = CorrectionForm(request.POST or None, target=target)
+def _propose_page(
+    request: HttpRequest,
+    form: Any,
+    propose: Callable[[dict[str, Any]], Proposal],
+    *,
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """A new proposal from one form: a valid POST calls `propose` with the cleaned data and
+    opens the saved draft; a refusal goes next to its field (422). GET shows the form."""
     if request.method == "POST" and form.is_valid():
         try:
-            proposal = creation.propose_correction(
-                by=request.user,
-                target=target,
-                changes=form.changes(),
-                reason=form.cleaned_data["reason"],
-            )
+            proposal = propose(form.cleaned_data)
         except RegistryError as exc:
             _place_on_form(form, exc)
         else:
@@ -242,8 +246,20 @@ def _correction_page(request: HttpRequest, target: Any, *, heading: str, back: s
             _warning_messages(request, proposal)
             return redirect("proposals:detail", pk=proposal.pk)
     status = 422 if request.method == "POST" else 200
-    ctx = {"form": form, "target": target, "heading": heading, "back": back}
-    return render(request, "proposals/correction_form.html", ctx, status=status)
+    return render(request, template, {"form": form, **context}, status=status)
+
+
+def _correction_page(request: HttpRequest, target: Any, *, heading: str, back: str) -> HttpResponse:
+    form = CorrectionForm(request.POST or None, target=target)
+    return _propose_page(
+        request,
+        form,
+        lambda data: creation.propose_correction(
+            by=request.user, target=target, changes=form.changes(), reason=data["reason"]
+        ),
+        template="proposals/correction_form.html",
+        context={"target": target, "heading": heading, "back": back},
+    )
 
 
 @login_required
@@ -294,27 +310,18 @@ def new_deactivation(request: HttpRequest, person_pk: int) -> HttpResponse:
     """Penonaktifan of a person with a reason code and evidence."""
     _ensure_proposer(request.user)
     person = _target_or_404(Person, request.user, person_pk)
-    form = DeactivationForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            proposal = creation.propose_deactivation(
-                by=request.user,
-                target=person,
-                reason_code=form.cleaned_data["reason_code"],
-                reason=form.cleaned_data["reason"],
-                evidence_files=form.cleaned_data["evidence"],
-            )
-        except RegistryError as exc:
-            _place_on_form(form, exc)
-        else:
-            _saved(request, proposal)
-            return redirect("proposals:detail", pk=proposal.pk)
-    status = 422 if request.method == "POST" else 200
-    return render(
+    return _propose_page(
         request,
-        "proposals/deactivation_form.html",
-        {"form": form, "person": person},
-        status=status,
+        DeactivationForm(request.POST or None, request.FILES or None),
+        lambda data: creation.propose_deactivation(
+            by=request.user,
+            target=person,
+            reason_code=data["reason_code"],
+            reason=data["reason"],
+            evidence_files=data["evidence"],
+        ),
+        template="proposals/deactivation_form.html",
+        context={"person": person},
     )
 
 
@@ -324,23 +331,14 @@ def new_reactivation(request: HttpRequest, person_pk: int) -> HttpResponse:
     """Pengaktifan kembali of a nonaktif person."""
     _ensure_proposer(request.user)
     person = _target_or_404(Person, request.user, person_pk)
-    form = ReactivationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            proposal = creation.propose_reactivation(
-                by=request.user, target=person, reason=form.cleaned_data["reason"]
-            )
-        except RegistryError as exc:
-            _place_on_form(form, exc)
-        else:
-            _saved(request, proposal)
-            return redirect("proposals:detail", pk=proposal.pk)
-    status = 422 if request.method == "POST" else 200
-    return render(
+    return _propose_page(
         request,
-        "proposals/reactivation_form.html",
-        {"form": form, "person": person},
-        status=status,
+        ReactivationForm(request.POST or None),
+        lambda data: creation.propose_reactivation(
+            by=request.user, target=person, reason=data["reason"]
+        ),
+        template="proposals/reactivation_form.html",
+        context={"person": person},
     )
 
 
@@ -350,26 +348,17 @@ def new_move(request: HttpRequest, household_pk: int) -> HttpResponse:
     """Pemindahan wilayah of a household to another desa (destination must consent)."""
     _ensure_proposer(request.user)
     household = _target_or_404(Household, request.user, household_pk)
-    form = MoveForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            proposal = creation.propose_move(
-                by=request.user,
-                household=household,
-                destination=form.cleaned_data["destination"],
-                reason=form.cleaned_data["reason"],
-            )
-        except RegistryError as exc:
-            _place_on_form(form, exc)
-        else:
-            _saved(request, proposal)
-            return redirect("proposals:detail", pk=proposal.pk)
-    status = 422 if request.method == "POST" else 200
-    return render(
+    return _propose_page(
         request,
-        "proposals/move_form.html",
-        {"form": form, "household": household},
-        status=status,
+        MoveForm(request.POST or None),
+        lambda data: creation.propose_move(
+            by=request.user,
+            household=household,
+            destination=data["destination"],
+            reason=data["reason"],
+        ),
+        template="proposals/move_form.html",
+        context={"household": household},
     )
 
 

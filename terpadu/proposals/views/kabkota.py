@@ -8,6 +8,7 @@ so a batch has one address from finalisation to the end of pusat's processing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -128,6 +129,27 @@ def _batch_for_user(user: Any, pk: int) -> Batch:
         return batches_for_user(user).select_related("region", "finalised_by").get(pk=pk)
     except Batch.DoesNotExist:
         raise Http404 from None
+
+
+def _batch_step(
+    request: HttpRequest,
+    pk: int,
+    step: Callable[..., Batch],
+    *,
+    success: str,
+    then: str = "",
+) -> HttpResponse:
+    """One button on a batch: run `step(by=user, batch=batch)` from batches.py. A refusal comes
+    back as an error message, otherwise `success` (which may name the batch as %(batch)s).
+    Then back to `then`, by default the batch's page."""
+    batch = _batch_for_user(request.user, pk)
+    try:
+        step(by=request.user, batch=batch)
+    except TransitionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success % {"batch": batch})
+    return redirect(then or reverse("proposals:batch_detail", args=[batch.pk]))
 
 
 @login_required
@@ -265,14 +287,9 @@ def batch_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def batch_send(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = _batch_for_user(request.user, pk)
-    try:
-        batches.send_to_province(by=request.user, batch=batch)
-    except TransitionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Paket dikirim ke provinsi."))
-    return redirect("proposals:batch_detail", pk=batch.pk)
+    return _batch_step(
+        request, pk, batches.send_to_province, success=_("Paket dikirim ke provinsi.")
+    )
 
 
 urlpatterns: list[URLPattern] = [

@@ -20,7 +20,7 @@ from terpadu.proposals.forms_review import AnnotateForm
 from terpadu.proposals.models import BatchStatus
 from terpadu.proposals.queries import batches_for_user
 from terpadu.proposals.transitions import PROVINSI_ROLES, PUSAT_ROLES
-from terpadu.proposals.views.kabkota import _batch_for_user
+from terpadu.proposals.views.kabkota import _batch_for_user, _batch_step
 from terpadu.proposals.workflow import TransitionError
 
 PAGE_SIZE = 25
@@ -74,14 +74,9 @@ def batch_annotate(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def batch_forward(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = _batch_for_user(request.user, pk)
-    try:
-        batches.forward_to_pusat(by=request.user, batch=batch)
-    except TransitionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Paket diteruskan ke pusat."))
-    return redirect("proposals:batch_detail", pk=batch.pk)
+    return _batch_step(
+        request, pk, batches.forward_to_pusat, success=_("Paket diteruskan ke pusat.")
+    )
 
 
 urlpatterns: list[URLPattern] = [

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,7 +21,7 @@ from terpadu.proposals import batches, calendar
 from terpadu.proposals.forms_review import CalendarYearForm
 from terpadu.proposals.integrity import REASON_LABELS
 from terpadu.proposals.models import Batch, BatchStatus, CalendarYear, Proposal, Status
-from terpadu.proposals.views.kabkota import _batch_for_user
+from terpadu.proposals.views.kabkota import _batch_step
 from terpadu.proposals.workflow import TransitionError
 
 PAGE_SIZE = 25
@@ -92,16 +92,13 @@ def pusat_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def batch_receive(request: HttpRequest, pk: int) -> HttpResponse:
     _ensure_pusat(request.user)
-    batch = _batch_for_user(request.user, pk)
-    try:
-        batches.receive_at_pusat(by=request.user, batch=batch)
-    except TransitionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, _("Paket %(batch)s diterima; uji integritas berjalan.") % {"batch": batch}
-        )
-    return redirect("proposals:pusat_home")
+    return _batch_step(
+        request,
+        pk,
+        batches.receive_at_pusat,
+        success=_("Paket %(batch)s diterima; uji integritas berjalan."),
+        then=reverse("proposals:pusat_home"),
+    )
 
 
 @login_required
