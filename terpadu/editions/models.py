@@ -10,9 +10,13 @@ per month.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from terpadu.registry.models import FamilyData, HouseholdData, PersonData
 
 
 class Edition(models.Model):
@@ -50,6 +54,17 @@ class Edition(models.Model):
 
     def __str__(self) -> str:
         return f"DTKS {self.period}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Editions are frozen: determination writes the row once, complete (counts included),
+        # and nothing edits it afterwards (issue 5 §6).
+        if not self._state.adding:
+            raise EditionFrozen(self.period)
+        super().save(*args, **kwargs)
+
+
+class EditionFrozen(Exception):
+    """An attempt to change an edition after its determination."""
 
 
 class ProcessingRun(models.Model):
@@ -177,3 +192,129 @@ class NikCorrectionTask(models.Model):
         verbose_name = _("tugas perbaikan NIK")
         verbose_name_plural = _("tugas perbaikan NIK")
         indexes = [models.Index(fields=["region_code", "state"], name="niktask_region_state_idx")]
+
+
+# --- Processing run history (national processing / Dukcapil engineer) ----------------------
+
+
+class ProcessingRunEvent(models.Model):
+    """Append-only history of a run: started (forced before the cut-off, with why), outcome
+    overridden in review, review applied. The run row keeps only the current state."""
+
+    class Action(models.TextChoices):
+        START = "start", _("Dimulai")
+        FORCE = "force", _("Dimulai sebelum batas (paksa)")
+        FAIL = "fail", _("Gagal")
+        FINISH = "finish", _("Selesai")
+        OVERRIDE = "override", _("Hasil diubah")
+        REVIEW = "review", _("Tinjauan diterapkan")
+
+    run = models.ForeignKey(ProcessingRun, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(_("aksi"), max_length=10, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_role = models.CharField(_("peran"), max_length=24, blank=True)
+    result = models.ForeignKey(
+        ProcessingResult, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(_("catatan"), blank=True)
+    at = models.DateTimeField(_("waktu"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("riwayat proses nasional")
+        verbose_name_plural = _("riwayat proses nasional")
+        ordering = ["at", "id"]
+
+
+# --- Versions: a row's state before a determination changed it (versions.py) ---------------
+# Same data columns as the registry row (the abstract *Data bases in registry.models), plus
+# the registry id (`record`) and the validity interval [valid_from, valid_to) in editions.
+# valid_from is the row's `penetapan_period` when it was copied ('' = before every edition).
+# Relations are kept as plain columns without database constraints: a version is a record of
+# the past, and large tables stay partitionable by region (design §3).
+
+
+class VersionFields(models.Model):
+    valid_from = models.CharField(_("berlaku sejak edisi"), max_length=7, blank=True)
+    valid_to = models.CharField(_("berlaku sampai edisi"), max_length=7)
+
+    class Meta:
+        abstract = True
+
+
+def _past(model: str, *, null: bool = False) -> models.ForeignKey:
+    return models.ForeignKey(
+        model,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        null=null,
+        blank=null,
+    )
+
+
+class HouseholdVersion(HouseholdData, VersionFields):
+    record = models.ForeignKey(
+        "registry.Household",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="versions",
+    )
+    region = _past("regions.Region")
+
+    class Meta:
+        verbose_name = _("versi rumah tangga")
+        verbose_name_plural = _("versi rumah tangga")
+        indexes = [
+            models.Index(fields=["region_code", "valid_to"], name="hhv_region_validto_idx"),
+            models.Index(fields=["valid_to", "valid_from"], name="hhv_valid_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "valid_to"], name="hhv_one_per_edition"),
+        ]
+
+
+class FamilyVersion(FamilyData, VersionFields):
+    record = models.ForeignKey(
+        "registry.Family",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="versions",
+    )
+    household = _past("registry.Household")
+    head = _past("registry.Person", null=True)
+
+    class Meta:
+        verbose_name = _("versi keluarga")
+        verbose_name_plural = _("versi keluarga")
+        indexes = [
+            models.Index(fields=["region_code", "valid_to"], name="famv_region_validto_idx"),
+            models.Index(fields=["valid_to", "valid_from"], name="famv_valid_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "valid_to"], name="famv_one_per_edition"),
+        ]
+
+
+class PersonVersion(PersonData, VersionFields):
+    record = models.ForeignKey(
+        "registry.Person",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="versions",
+    )
+    household = _past("registry.Household")
+    family = _past("registry.Family")
+
+    class Meta:
+        verbose_name = _("versi individu")
+        verbose_name_plural = _("versi individu")
+        indexes = [
+            models.Index(fields=["region_code", "valid_to"], name="pv_region_validto_idx"),
+            models.Index(fields=["valid_to", "valid_from"], name="pv_valid_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "valid_to"], name="pv_one_per_edition"),
+        ]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -140,6 +140,11 @@ def _payload_families(item: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def proposed_people(item: dict[str, Any]) -> Iterator[_NewPerson]:
+    """The persons a BARU item brings (public: the national processing run reads them too)."""
+    return _new_people(item)
+
+
 def _new_people(item: dict[str, Any]) -> Iterator[_NewPerson]:
     for f_idx, fam in enumerate(_payload_families(item), 1):
         key = (
@@ -151,10 +156,15 @@ def _new_people(item: dict[str, Any]) -> Iterator[_NewPerson]:
 
 def _load_items(batch: Batch) -> list[dict[str, Any]]:
     """The batch items still in PROSES_PUSAT, with their target's state: one query."""
+    return load_items(Proposal.objects.filter(batch=batch, status=Status.PROSES_PUSAT))
+
+
+def load_items(proposals: QuerySet[Proposal]) -> list[dict[str, Any]]:
+    """`proposals` as the dicts `check_items` reads, with their target's state: one query.
+    (Public: the national processing run loads a whole period this way.)"""
     active = list(ACTIVE)
     return list(
-        Proposal.objects.filter(batch=batch, status=Status.PROSES_PUSAT)
-        .annotate(
+        proposals.annotate(
             person_active=Exists(
                 Person.objects.filter(pk=OuterRef("person_id"), status__in=active)
             ),
@@ -168,6 +178,7 @@ def _load_items(batch: Batch) -> list[dict[str, Any]]:
         )
         .values(
             "id",
+            "batch_id",
             "kind",
             "payload",
             "region_code",

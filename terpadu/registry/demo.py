@@ -1167,8 +1167,6 @@ class _Builder:
             if r < 0.86
             else (Kelayakan.BELUM if r < 0.96 else Kelayakan.TIDAK_LAYAK)
         )
-        months_back = self.between(0, 11)
-        y, m = divmod(self.as_of.year * 12 + self.as_of.month - 1 - months_back, 12)
         return {
             "status": AKTIF,
             "nonaktif_reason": "",
@@ -1177,7 +1175,9 @@ class _Builder:
             "kelayakan_reason": self.pick(TIDAK_LAYAK_REASONS)
             if kelayakan == Kelayakan.TIDAK_LAYAK
             else "",
-            "penetapan_period": f"{y:04d}-{m + 1:02d}",
+            # The demo registry predates every edition: '' = valid since before the first
+            # penetapan, so as-of reads of any edition include it (editions/versions.py).
+            "penetapan_period": "",
         }
 
     def change(self, entity: str, pk: int, code: str, diff: dict[str, Any]) -> dict[str, Any]:

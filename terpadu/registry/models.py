@@ -85,17 +85,15 @@ class StatusFields(models.Model):
         abstract = True
 
 
-class Household(StatusFields):
-    """Rumah tangga (ruta): people sharing a dwelling and a kitchen; Blok I, III and V."""
+class HouseholdData(StatusFields):
+    """The data columns of a household, shared with its edition versions (editions app).
+
+    Relations live on the concrete models: the registry row and its version point at the same
+    region, but only the registry row is the region's `households`.
+    """
 
     id_dtks = models.CharField(_("ID DTKS"), max_length=40, blank=True, db_index=True)
     id_bdt = models.CharField(_("ID BDT"), max_length=40, blank=True)
-    region = models.ForeignKey(
-        "regions.Region",
-        on_delete=models.PROTECT,
-        related_name="households",
-        verbose_name=_("desa/kelurahan"),
-    )
     region_code = models.CharField(_("kode wilayah"), max_length=10)
     address = models.CharField(_("alamat"), max_length=255, blank=True)
     rt = models.CharField(_("RT"), max_length=4, blank=True)
@@ -166,6 +164,20 @@ class Household(StatusFields):
     has_business = models.BooleanField(_("ART memiliki usaha"), null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+
+class Household(HouseholdData):
+    """Rumah tangga (ruta): people sharing a dwelling and a kitchen; Blok I, III and V."""
+
+    region = models.ForeignKey(
+        "regions.Region",
+        on_delete=models.PROTECT,
+        related_name="households",
+        verbose_name=_("desa/kelurahan"),
+    )
+
+    class Meta:
         verbose_name = _("rumah tangga")
         verbose_name_plural = _("rumah tangga")
         indexes = [models.Index(fields=["region_code", "status"], name="hh_region_status_idx")]
@@ -174,15 +186,24 @@ class Household(StatusFields):
         return f"Ruta #{self.pk} ({self.region_code})"
 
 
-class Family(StatusFields):
+class FamilyData(StatusFields):
+    """The data columns of a family, shared with its edition versions (editions app)."""
+
+    region_code = models.CharField(_("kode wilayah"), max_length=10)
+    no_kk = models.CharField(_("No KK"), max_length=16, null=True, blank=True, db_index=True)
+    nuk = models.PositiveSmallIntegerField(_("nomor urut keluarga (NUK)"), default=1)
+    desil = models.PositiveSmallIntegerField(_("desil keluarga"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Family(FamilyData):
     """Keluarga (KK). No KK is a versioned attribute, not a key: it changes on pecah KK."""
 
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="families", verbose_name=_("rumah tangga")
     )
-    region_code = models.CharField(_("kode wilayah"), max_length=10)
-    no_kk = models.CharField(_("No KK"), max_length=16, null=True, blank=True, db_index=True)
-    nuk = models.PositiveSmallIntegerField(_("nomor urut keluarga (NUK)"), default=1)
     head = models.ForeignKey(
         "Person",
         on_delete=models.PROTECT,
@@ -191,7 +212,6 @@ class Family(StatusFields):
         related_name="+",
         verbose_name=_("kepala keluarga"),
     )
-    desil = models.PositiveSmallIntegerField(_("desil keluarga"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("keluarga")
@@ -207,16 +227,10 @@ class Sex(models.IntegerChoices):
     PEREMPUAN = 2, _("Perempuan")
 
 
-class Person(StatusFields):
-    """Individu / anggota rumah tangga (Blok IV)."""
+class PersonData(StatusFields):
+    """The data columns of a person, shared with its edition versions (editions app)."""
 
     id_dtks = models.CharField(_("ID DTKS"), max_length=40, blank=True, db_index=True)
-    household = models.ForeignKey(
-        Household, on_delete=models.PROTECT, related_name="members", verbose_name=_("rumah tangga")
-    )
-    family = models.ForeignKey(
-        Family, on_delete=models.PROTECT, related_name="members", verbose_name=_("keluarga")
-    )
     region_code = models.CharField(_("kode wilayah"), max_length=10)
     codelist = models.CharField(
         _("versi daftar kode"), max_length=12, choices=Codelist.choices, default=DEFAULT_CODELIST
@@ -286,6 +300,20 @@ class Person(StatusFields):
     desil = models.PositiveSmallIntegerField(_("desil individu"), null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+
+class Person(PersonData):
+    """Individu / anggota rumah tangga (Blok IV)."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="members", verbose_name=_("rumah tangga")
+    )
+    family = models.ForeignKey(
+        Family, on_delete=models.PROTECT, related_name="members", verbose_name=_("keluarga")
+    )
+
+    class Meta:
         verbose_name = _("individu")
         verbose_name_plural = _("individu")
         indexes = [
@@ -293,6 +321,8 @@ class Person(StatusFields):
             models.Index(fields=["region_code", "name_norm"], name="person_region_name_idx"),
             models.Index(fields=["name_norm"], name="person_name_idx"),
             models.Index(fields=["region_code", "status"], name="person_region_status_idx"),
+            # Edition diffs read the persons an edition touched (editions/asof.py).
+            models.Index(fields=["penetapan_period"], name="person_penetapan_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(sex__in=[1, 2]), name="person_sex_valid"),

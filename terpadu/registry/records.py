@@ -18,13 +18,14 @@ saved object as ``obj.warnings``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone, translation
 
 from terpadu.accounts.access import Action, can
@@ -294,11 +295,29 @@ def _check_kk(values: dict[str, Any], *, path: str) -> list[RecordIssue]:
     return _from_id_check(f"{path}.no_kk" if path else "no_kk", result)
 
 
-def _derive_person(person: Person) -> None:
-    """Keep the stored derived columns in step with their sources (design §1a)."""
-    person.name_norm = normalise_name(person.name)
-    person.mother_name_norm = normalise_name(person.mother_name) if person.mother_name else ""
-    person.informal_work = is_informal(person.employment_status)
+def _derive_person(person: Person, changed: Iterable[str] | None = None) -> set[str]:
+    """Keep the stored derived columns in step with their sources (design §1a).
+
+    With `changed` (names of source fields that changed) only their derived columns are
+    recomputed: name normalisation is the costly part of a bulk correction. Returns the
+    derived columns set.
+    """
+    sources = set(DERIVED) if changed is None else set(changed) & set(DERIVED)
+    if "name" in sources:
+        person.name_norm = normalise_name(person.name)
+    if "mother_name" in sources:
+        person.mother_name_norm = normalise_name(person.mother_name) if person.mother_name else ""
+    if "employment_status" in sources:
+        person.informal_work = is_informal(person.employment_status)
+    return {DERIVED[name] for name in sources}
+
+
+# Source field → the derived column stored from it.
+DERIVED = {
+    "name": "name_norm",
+    "mother_name": "mother_name_norm",
+    "employment_status": "informal_work",
+}
 
 
 # --- create ---------------------------------------------------------------------------
@@ -645,14 +664,35 @@ def update_household(
 
 
 def _restamp_region(household: Household) -> None:
-    code = household.region_code
-    Family.objects.filter(household=household).update(region_code=code)
-    Person.objects.filter(household=household).update(region_code=code)
-    FamilyMembership.objects.filter(family__household=household).update(region_code=code)
-    ProgramMembership.objects.filter(
-        models.Q(person__household=household) | models.Q(family__household=household)
-    ).update(region_code=code)
-    PersonPPKS.objects.filter(person__household=household).update(region_code=code)
+    restamp_regions_bulk(Household.objects.filter(pk=household.pk))
+
+
+def restamp_regions_bulk(households: models.QuerySet[Household], *, units: bool = True) -> None:
+    """Copy each household's `region_code` onto everything under it, one UPDATE per table.
+
+    `units=False` leaves families and persons alone (the monthly determination writes their
+    codes itself, after versioning them) and restamps only the memberships and PPKS rows.
+    """
+    hh_ids = households.values("pk")
+    code_of = models.Subquery(
+        Household.objects.filter(pk=models.OuterRef("household_id")).values("region_code")[:1]
+    )
+    if units:
+        Family.objects.filter(household_id__in=hh_ids).update(region_code=code_of)
+        Person.objects.filter(household_id__in=hh_ids).update(region_code=code_of)
+    family_code = models.Subquery(
+        Family.objects.filter(pk=models.OuterRef("family_id")).values("region_code")[:1]
+    )
+    person_code = models.Subquery(
+        Person.objects.filter(pk=models.OuterRef("person_id")).values("region_code")[:1]
+    )
+    # Subqueries on the indexed foreign keys, not joins: an OR across joins scans the table.
+    fam_ids = Family.objects.filter(household_id__in=hh_ids).values("pk")
+    person_ids = Person.objects.filter(household_id__in=hh_ids).values("pk")
+    FamilyMembership.objects.filter(family_id__in=fam_ids).update(region_code=family_code)
+    ProgramMembership.objects.filter(person_id__in=person_ids).update(region_code=person_code)
+    ProgramMembership.objects.filter(family_id__in=fam_ids).update(region_code=family_code)
+    PersonPPKS.objects.filter(person_id__in=person_ids).update(region_code=person_code)
 
 
 def update_family(
@@ -905,6 +945,13 @@ def check_changes(obj: models.Model, changes: Mapping[str, Any]) -> list[RecordI
     Forms (the admin included) call this in ``clean()`` so errors show next to the field.
     Relations (``region``, ``head``) are checked by the update functions themselves.
     """
+    return clean_changes(obj, changes)[1]
+
+
+def clean_changes(
+    obj: models.Model, changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[RecordIssue]]:
+    """`changes` cleaned as `update_*` would store them, and the issues found (see above)."""
     plain = {k: v for k, v in changes.items() if k not in ("region", "head")}
     values, issues = _clean_fields(type(obj), plain, allowed=_EDIT_FIELDS[type(obj)], path="")
     if "nik" in values:
@@ -916,4 +963,238 @@ def check_changes(obj: models.Model, changes: Mapping[str, Any]) -> list[RecordI
         )
     if "no_kk" in values:
         issues += _check_kk(values, path="")
-    return issues
+    return values, issues
+
+
+# --- set-based writes (the monthly determination) ------------------------------------------
+# The same rules as the functions above, for tens of thousands of rows at once: values are
+# cleaned by `_clean_bundle`/`clean_changes`, derived columns by `_derive_person`, and the
+# rows are written with a fixed number of statements per table and column, never per row.
+# The caller (editions.determination) has authorised the act and holds the transaction.
+
+
+def ids_condition(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """SQL ``column IN (ids)`` with the ids as ONE parameter, whatever their number.
+
+    PostgreSQL takes an array; SQLite a JSON array read by json_each (its variable limit
+    would otherwise cap an IN list). `column` comes from model meta, never from input.
+    """
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))]  # noqa: S608
+
+
+def write_rows_bulk(
+    model: type[models.Model],
+    rows: Mapping[int, Mapping[str, Any]],
+    **constants: Any,
+) -> int:
+    """Write ``{pk: {field name: value}}`` plus the same `constants` on every row.
+
+    Rows that change the same set of fields form one group, written by ONE UPDATE whatever
+    its size, so each row is written once and the statement count depends on the number of
+    distinct field sets (a handful per determination), never on the number of rows.
+    PostgreSQL joins the table to ``unnest(ids, values…)``; SQLite to ``json_each`` of a
+    ``{pk: [values…]}`` object (UPDATE … FROM, SQLite ≥ 3.33). Values are prepared by the
+    model fields as the ORM would (dates, decimals, foreign keys). Returns statements run.
+    """
+    q = connection.ops.quote_name
+    table, pk = q(model._meta.db_table), q(model._meta.pk.column)
+    const_sets, const_params = [], []
+    for name, value in constants.items():
+        f = model._meta.get_field(name)
+        const_sets.append(f"{q(f.column)} = %s")
+        const_params.append(f.get_db_prep_save(value, connection))
+    groups: dict[tuple[str, ...], list[int]] = {}
+    # In id order: rows were mostly inserted in id order, so the UPDATE walks the table's
+    # pages forward instead of jumping between them.
+    for row_pk in sorted(rows):
+        groups.setdefault(tuple(sorted(rows[row_pk])), []).append(row_pk)
+    statements = 0
+    with connection.cursor() as cursor:
+        for names, pks in groups.items():
+            fields = [model._meta.get_field(n) for n in names]
+            if not fields and not const_sets:
+                continue
+            columns = [
+                [f.get_db_prep_save(rows[p][f.name], connection) for p in pks] for f in fields
+            ]
+            if connection.vendor == "postgresql":
+                sets = [f"{q(f.column)} = v.c{i}" for i, f in enumerate(fields)] + const_sets
+                types = ["bigint"] + [_pg_type(f) for f in fields]
+                arrays = ", ".join(f"%s::{t}[]" for t in types)
+                names_sql = ", ".join(["id"] + [f"c{i}" for i in range(len(fields))])
+                cursor.execute(
+                    f"UPDATE {table} AS t SET {', '.join(sets)} "  # noqa: S608 — meta names
+                    f"FROM unnest({arrays}) AS v({names_sql}) WHERE t.{pk} = v.id",
+                    [*const_params, list(pks), *columns],
+                )
+            else:
+                sets = [
+                    f"{q(f.column)} = json_extract(v.value, '$[{i}]')" for i, f in enumerate(fields)
+                ] + const_sets
+                blob = {str(p): [col[j] for col in columns] for j, p in enumerate(pks)}
+                cursor.execute(
+                    f"UPDATE {table} SET {', '.join(sets)} FROM json_each(%s) AS v "  # noqa: S608
+                    f"WHERE {table}.{pk} = CAST(v.key AS INTEGER)",
+                    [*const_params, json.dumps(blob, default=str)],
+                )
+            statements += 1
+    return statements
+
+
+def _pg_type(field: models.Field) -> str:
+    if isinstance(field, models.ForeignKey):
+        return field.target_field.rel_db_type(connection)
+    return field.db_type(connection)
+
+
+def apply_values(
+    obj: models.Model, values: Mapping[str, Any]
+) -> tuple[dict[str, list[Any]], set[str]]:
+    """Set `values` on `obj` as `update_*` would: returns (diff, field names to write).
+
+    Persons get their derived columns recomputed (`_derive_person`); a changed
+    `informal_work` joins the diff, as in `update_person`.
+    """
+    diff = _diff_and_apply(obj, values)
+    dirty = set(diff)
+    if isinstance(obj, Person) and dirty & set(DERIVED):
+        before_informal = obj.informal_work
+        dirty |= _derive_person(obj, dirty)
+        if obj.informal_work != before_informal:
+            diff["informal_work"] = [before_informal, obj.informal_work]
+    return diff, dirty
+
+
+def record_changes_bulk(
+    changeset: ChangeSet,
+    rows: Iterable[tuple[models.Model, str, dict[str, list[Any]]]],
+    *,
+    batch_size: int = 2000,
+) -> list[Change]:
+    """Bulk-write one Change per ``(obj, action, diff)``: one INSERT per `batch_size` rows."""
+    return Change.objects.bulk_create(
+        (
+            Change(
+                changeset=changeset,
+                entity=obj._meta.model_name,
+                entity_id=obj.pk,
+                region_code=obj.region_code,
+                action=action,
+                diff=diff,
+            )
+            for obj, action, diff in rows
+        ),
+        batch_size=batch_size,
+    )
+
+
+def sync_memberships_bulk(person_ids: Sequence[int]) -> None:
+    """Copy relation_kk of `person_ids` onto their open family memberships: one UPDATE."""
+    if not person_ids:
+        return
+    where, params = ids_condition("person_id", person_ids)
+    m = connection.ops.quote_name(FamilyMembership._meta.db_table)
+    p = connection.ops.quote_name(Person._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {m} SET relation_kk = (SELECT relation_kk FROM {p} "  # noqa: S608
+            f"WHERE {p}.id = {m}.person_id) WHERE valid_to IS NULL AND {where}",
+            params,
+        )
+
+
+@dataclass(frozen=True)
+class HouseholdBundle:
+    """One new household for `create_households_bulk`; `key` prefixes its issue paths."""
+
+    key: str
+    region: Region
+    families: Sequence[Mapping[str, Any]]
+    household_fields: Mapping[str, Any] | None = None
+
+
+@dataclass
+class BulkCreated:
+    households: list[Household]
+    families: list[Family]
+    persons: list[Person]
+
+
+def create_households_bulk(
+    changeset: ChangeSet,
+    bundles: Sequence[HouseholdBundle],
+    *,
+    stamp: Mapping[str, Any] | None = None,
+    batch_size: int = 2000,
+) -> BulkCreated:
+    """`create_household` for many bundles at once, with the same cleaning and derivation.
+
+    Every bundle is checked first; any error refuses the lot (RegistryError, paths prefixed
+    with the bundle's key). Then one bulk INSERT per table and batch (ids come back on
+    PostgreSQL and SQLite), one UPDATE for the family heads and the CREATE Change rows.
+    `stamp` sets columns on every new household, family and person (``penetapan_period``).
+    """
+    stamp = dict(stamp or {})
+    issues: list[RecordIssue] = []
+    cleaned = []
+    for bundle in bundles:
+        if bundle.region.level != Level.DESA or bundle.region.valid_to is not None:
+            issues.append(_region_not_desa(f"{bundle.key}.region"))
+        hh_values, fam_rows, found = _clean_bundle(bundle.families, bundle.household_fields)
+        issues += [replace(i, path=f"{bundle.key}.{i.path}") for i in found]
+        cleaned.append((bundle.region, hh_values, fam_rows))
+    _raise_if_errors(issues)
+    today = timezone.localdate()
+    households = Household.objects.bulk_create(
+        [
+            Household(region=region, region_code=region.digits, **{**hh_values, **stamp})
+            for region, hh_values, _ in cleaned
+        ],
+        batch_size=batch_size,
+    )
+    families: list[Family] = []
+    for household, (_, _, fam_rows) in zip(households, cleaned, strict=True):
+        families += [
+            Family(household=household, region_code=household.region_code, **{**v, **stamp})
+            for v, _ in fam_rows
+        ]
+    families = Family.objects.bulk_create(families, batch_size=batch_size)
+    persons: list[Person] = []
+    fam_iter = iter(families)
+    for household, (_, _, fam_rows) in zip(households, cleaned, strict=True):
+        for _, members in fam_rows:
+            family = next(fam_iter)
+            for values in members:
+                person = Person(
+                    household=household,
+                    family=family,
+                    region_code=household.region_code,
+                    **{**values, **stamp},
+                )
+                _derive_person(person)
+                persons.append(person)
+    persons = Person.objects.bulk_create(persons, batch_size=batch_size)
+    heads: dict[int, int] = {}
+    for person in persons:
+        if person.relation_kk == RELATION_HEAD:
+            heads.setdefault(person.family_id, person.pk)
+    write_rows_bulk(Family, {fam: {"head": person} for fam, person in heads.items()})
+    FamilyMembership.objects.bulk_create(
+        (
+            FamilyMembership(
+                person_id=p.pk,
+                family_id=p.family_id,
+                region_code=p.region_code,
+                relation_kk=p.relation_kk,
+                valid_from=today,
+            )
+            for p in persons
+        ),
+        batch_size=batch_size,
+    )
+    record_creates(changeset, "household", households, batch_size=batch_size)
+    record_creates(changeset, "family", families, batch_size=batch_size)
+    record_creates(changeset, "person", persons, batch_size=batch_size)
+    return BulkCreated(households, families, persons)
