@@ -23,6 +23,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         done = setup_demo(households=options["households"], seed=options["seed"])
+        # Proposals sit above the registry; the command (not registry.demo) brings them in.
+        from terpadu.proposals.demo import seed_demo_proposals
+
+        proposals = seed_demo_proposals()
+        if proposals:
+            self.stdout.write(f"Usulan demo: {proposals} usulan di berbagai tahap.")
         if not done.changed:
             self.stdout.write("Demo sudah disiapkan (already set up); tidak ada yang diubah.")
             return
