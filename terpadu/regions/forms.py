@@ -89,7 +89,8 @@ class RegionPickerWidget(forms.Widget):
         selected = self.format_value(value)
         if selected and not selected.startswith(self.root):
             selected = ""  # a value outside the subtree is an error; show the subtree
-        path = selected or (self.root if self.required else "")
+        # Levels above the root are fixed: show them chosen even when the field is optional.
+        path = selected or self.root
         fixed = {r.digits: r for r in _path_regions(self.root)}
         levels = []
         for level in Level:

@@ -102,3 +102,19 @@ def test_widget_national_user_sees_provinces_only_until_chosen(regions: dict[str
     assert '<option value="13" data-code="13">' in html
     assert '<option value="14" data-code="14">' in html
     assert html.count("disabled") == 3  # kab/kota, kecamatan, desa wait for a choice
+
+
+def test_optional_field_shows_the_fixed_levels_chosen(
+    cast: dict, regions: dict[str, Region]
+) -> None:
+    """A filter (required=False) for a kab/kota user shows its province and kab/kota chosen,
+    not blank '— pilih —' selects it could not change anyway."""
+
+    class FilterForm(forms.Form):
+        wilayah = RegionField(required=False)
+
+    form = FilterForm()
+    form.fields["wilayah"].limit_to_user(cast["verifikator_kabkota"])
+    html = str(form["wilayah"])
+    assert '<option value="13" data-code="13" selected>' in html
+    assert '<option value="1371" data-code="13.71" selected>' in html
