@@ -339,7 +339,11 @@ def determine(args: argparse.Namespace) -> None:
     newest_row = Person.objects.order_by("-penetapan_period").values_list(
         "penetapan_period", flat=True
     )[0]
-    period = next_period(max(latest or "", newest_row))
+    # The first edition of a fresh registry (demo rows predate every edition: '') is next
+    # month; later runs determine the month after the newest edition.
+    newest = max(latest or "", newest_row)
+    this_month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    period = next_period(newest or this_month)
     persons = Person.objects.count()
     n_changes = round(persons * args.change_rate)
     rng = random.Random(f"{args.seed}-{period}")  # other persons each month

@@ -4,7 +4,8 @@
 statements per table and column whatever the number of proposals:
 
 1. read the accepted proposals (DITERIMA_PUSAT of the run, or of periods up to this one) and
-   the registry rows they touch (one SELECT per table);
+   the registry rows they touch (one SELECT per source, only the columns needed, as light
+   instances: `_instances`);
 2. plan every change in memory with the registry's own rules (`records.clean_changes`,
    `records.apply_values`: cleaning, NIK checks, derived columns) — nothing written yet;
 3. copy the touched rows into their version tables (versions.py, one INSERT … SELECT each);
@@ -12,7 +13,8 @@ statements per table and column whatever the number of proposals:
    per set of changed fields), re-stamp the memberships of moved households, create the new
    households
    (`records.create_households_bulk`), stamp ``penetapan_period`` on every touched row;
-5. write the history (one ChangeSet, Change rows in bulk), move the proposals to DITETAPKAN
+5. write the history (one ChangeSet, Change rows in bulk: one COPY on PostgreSQL,
+   `records.write_changes_bulk`), move the proposals to DITETAPKAN
    (`bulk_transition(…, "determine", via="edition")`), mark the run, create the Edition with
    its counts. Editions are never edited afterwards (Edition.save refuses).
 
@@ -23,13 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import models, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from terpadu.accounts.models import Role
@@ -220,9 +223,28 @@ def _load_rows(accepted: models.QuerySet[Proposal], proposals: list[dict[str, An
             columns |= _PERSON_SOURCES
         rows[model] = {}
         for q in parts:
-            for obj in model.objects.filter(q).only(*sorted(columns)):
+            for obj in _instances(model.objects.filter(q), columns):
                 rows[model].setdefault(obj.pk, obj)
     return _Plan(rows)
+
+
+def _instances(qs: models.QuerySet[Any], names: Iterable[str]) -> Iterator[models.Model]:
+    """The rows of `qs` as instances holding only the fields `names` (plus the pk), like
+    ``qs.only(*names)`` but without running ``Model.__init__`` over every field of the
+    model: ≈ 3 µs a row instead of ≈ 25 µs (Person has ≈ 50 fields), which counts at the
+    ≈ 90 k rows of a 1 % month at 10 M persons. The instances are ordinary saved instances
+    (``_state.adding`` False); a field not loaded is deferred and reads from the database
+    on access, as with ``only()``."""
+    model = qs.model
+    pk = model._meta.pk.attname
+    attnames = [pk, *sorted({model._meta.get_field(n).attname for n in names} - {pk})]
+    new, db = model.__new__, qs.db
+    for values in qs.values_list(*attnames):
+        obj = new(model)
+        state = obj._state = ModelState()
+        state.adding, state.db = False, db
+        obj.__dict__.update(zip(attnames, values, strict=True))
+        yield obj
 
 
 def _valid(model: type[models.Model], names: set[str]) -> set[str]:
@@ -319,7 +341,7 @@ def _plan_heads(plan: _Plan) -> None:
     ordered = sorted(missing)
     for start in range(0, len(ordered), 20_000):  # PostgreSQL takes ≤ 65,535 parameters
         chunk = ordered[start : start + 20_000]
-        more = Family.objects.filter(pk__in=chunk).only(*sorted(_ALWAYS[Family]))
+        more = _instances(Family.objects.filter(pk__in=chunk), _ALWAYS[Family])
         plan.rows[Family].update({f.pk: f for f in more})
     # Heads that step down first, so a swap within one family leaves the new head in place.
     changed.sort(key=lambda e: e.diff["relation_kk"][0] != records.RELATION_HEAD)

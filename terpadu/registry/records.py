@@ -17,6 +17,7 @@ saved object as ``obj.warnings``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -1016,9 +1017,7 @@ def write_rows_bulk(
             fields = [model._meta.get_field(n) for n in names]
             if not fields and not const_sets:
                 continue
-            columns = [
-                [f.get_db_prep_save(rows[p][f.name], connection) for p in pks] for f in fields
-            ]
+            columns = [[_db_value(f, rows[p][f.name]) for p in pks] for f in fields]
             if connection.vendor == "postgresql":
                 sets = [f"{q(f.column)} = v.c{i}" for i, f in enumerate(fields)] + const_sets
                 types = ["bigint"] + [_pg_type(f) for f in fields]
@@ -1041,6 +1040,25 @@ def write_rows_bulk(
                 )
             statements += 1
     return statements
+
+
+def _plain_type(field: models.Field) -> type | None:
+    """The Python type a value of `field` is written as without conversion, if any."""
+    if isinstance(field, models.CharField | models.TextField):
+        return str
+    if isinstance(field, models.BooleanField):
+        return bool
+    if isinstance(field, models.IntegerField | models.ForeignKey):
+        return int
+    return None
+
+
+def _db_value(field: models.Field, value: Any) -> Any:
+    """`value` prepared by `field` as the ORM would; the plain values (text in a text field,
+    an int in an integer field or key, None) as they are: no call per value for them."""
+    if value is None or type(value) is _plain_type(field):
+        return value
+    return field.get_db_prep_save(value, connection)
 
 
 def _pg_type(field: models.Field) -> str:
@@ -1072,22 +1090,66 @@ def record_changes_bulk(
     rows: Iterable[tuple[models.Model, str, dict[str, list[Any]]]],
     *,
     batch_size: int = 2000,
-) -> list[Change]:
-    """Bulk-write one Change per ``(obj, action, diff)``: one INSERT per `batch_size` rows."""
-    return Change.objects.bulk_create(
+) -> int:
+    """Write one Change per ``(obj, action, diff)`` (see `write_changes_bulk`); returns rows."""
+    return write_changes_bulk(
+        changeset,
         (
-            Change(
-                changeset=changeset,
-                entity=obj._meta.model_name,
-                entity_id=obj.pk,
-                region_code=obj.region_code,
-                action=action,
-                diff=diff,
-            )
+            (obj._meta.model_name, obj.pk, obj.region_code, action, diff)
             for obj, action, diff in rows
         ),
         batch_size=batch_size,
     )
+
+
+_CHANGE_FIELDS = ("changeset", "entity", "entity_id", "region_code", "action", "diff")
+
+
+def write_changes_bulk(
+    changeset: ChangeSet,
+    rows: Iterable[tuple[str, int, str, str, dict[str, Any]]],
+    *,
+    batch_size: int = 2000,
+) -> int:
+    """Append ``(entity, entity_id, region_code, action, diff)`` rows to the history.
+
+    PostgreSQL: ONE ``COPY … FROM STDIN`` whatever the number of rows (no parameter binding,
+    no per-batch statement; ≈ 3 × faster than a batched INSERT at 90 k rows). Other
+    databases: `bulk_create`, one INSERT per `batch_size` rows. Rows are written sorted by
+    (entity, entity_id), the order of the history index, so its inserts walk the index
+    forward instead of landing on random pages. Returns the number of rows written.
+    """
+    ordered = sorted(rows, key=lambda r: (r[0], r[1]))
+    if not ordered:
+        return 0
+    if connection.vendor != "postgresql":
+        Change.objects.bulk_create(
+            (
+                Change(
+                    changeset=changeset,
+                    entity=entity,
+                    entity_id=entity_id,
+                    region_code=region_code,
+                    action=action,
+                    diff=diff,
+                )
+                for entity, entity_id, region_code, action, diff in ordered
+            ),
+            batch_size=batch_size,
+        )
+        return len(ordered)
+    q = connection.ops.quote_name
+    columns = ", ".join(q(Change._meta.get_field(name).column) for name in _CHANGE_FIELDS)
+    sql = f"COPY {q(Change._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor:
+        # Django does not log COPY; record it like a query so query counts stay honest.
+        debug = getattr(cursor, "debug_sql", None)
+        with debug(sql) if debug else contextlib.nullcontext(), cursor.cursor.copy(sql) as copy:
+            for entity, entity_id, region_code, action, diff in ordered:
+                copy.write_row(
+                    (changeset.pk, entity, entity_id, region_code, action, json.dumps(diff))
+                )
+    return len(ordered)
 
 
 def sync_memberships_bulk(person_ids: Sequence[int]) -> None:
@@ -1103,6 +1165,51 @@ def sync_memberships_bulk(person_ids: Sequence[int]) -> None:
             f"WHERE {p}.id = {m}.person_id) WHERE valid_to IS NULL AND {where}",
             params,
         )
+
+
+def insert_rows_bulk(
+    model: type[models.Model], objs: list[models.Model], *, batch_size: int = 2000
+) -> list[models.Model]:
+    """`bulk_create` of new `objs` (pks set on them), as few statements as the database allows.
+
+    PostgreSQL: the pks are drawn from the table's own sequence (one SELECT) and every row
+    goes in ONE ``COPY … FROM STDIN``: Django's bulk INSERT spends ≈ 140 µs of Python a
+    Person row building its SQL, COPY a fraction of that. Values are prepared by the model
+    fields as the ORM would, ``auto_now``/``auto_now_add`` columns set as ``pre_save`` does.
+    Other databases: `bulk_create` (one INSERT per `batch_size` rows).
+    """
+    if connection.vendor != "postgresql" or not objs:
+        return model.objects.bulk_create(objs, batch_size=batch_size)
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    now = timezone.now()
+    fields = meta.concrete_fields
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, connection.alias
+        for f in fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                setattr(obj, f.attname, now)
+    plain = [(f.attname, _plain_type(f), f) for f in fields]
+    q = connection.ops.quote_name
+    sql = f"COPY {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) FROM STDIN"
+    with connection.cursor() as cursor:
+        debug = getattr(cursor, "debug_sql", None)  # log COPY like a query (query counts)
+        with debug(sql) if debug else contextlib.nullcontext(), cursor.cursor.copy(sql) as copy:
+            for obj in objs:
+                row = []
+                for attname, kind, f in plain:
+                    value = getattr(obj, attname)
+                    if value is not None and type(value) is not kind:
+                        value = f.get_db_prep_save(value, connection)
+                    row.append(value)
+                copy.write_row(row)
+    return objs
 
 
 @dataclass(frozen=True)
@@ -1132,8 +1239,9 @@ def create_households_bulk(
     """`create_household` for many bundles at once, with the same cleaning and derivation.
 
     Every bundle is checked first; any error refuses the lot (RegistryError, paths prefixed
-    with the bundle's key). Then one bulk INSERT per table and batch (ids come back on
-    PostgreSQL and SQLite), one UPDATE for the family heads and the CREATE Change rows.
+    with the bundle's key). Then per table one `insert_rows_bulk` (PostgreSQL: ids from the
+    sequence + one COPY; elsewhere a bulk INSERT per batch), one UPDATE for the family heads
+    and the CREATE Change rows (`write_changes_bulk`).
     `stamp` sets columns on every new household, family and person (``penetapan_period``).
     """
     stamp = dict(stamp or {})
@@ -1147,7 +1255,8 @@ def create_households_bulk(
         cleaned.append((bundle.region, hh_values, fam_rows))
     _raise_if_errors(issues)
     today = timezone.localdate()
-    households = Household.objects.bulk_create(
+    households = insert_rows_bulk(
+        Household,
         [
             Household(region=region, region_code=region.digits, **{**hh_values, **stamp})
             for region, hh_values, _ in cleaned
@@ -1160,7 +1269,7 @@ def create_households_bulk(
             Family(household=household, region_code=household.region_code, **{**v, **stamp})
             for v, _ in fam_rows
         ]
-    families = Family.objects.bulk_create(families, batch_size=batch_size)
+    families = insert_rows_bulk(Family, families, batch_size=batch_size)
     persons: list[Person] = []
     fam_iter = iter(families)
     for household, (_, _, fam_rows) in zip(households, cleaned, strict=True):
@@ -1175,14 +1284,15 @@ def create_households_bulk(
                 )
                 _derive_person(person)
                 persons.append(person)
-    persons = Person.objects.bulk_create(persons, batch_size=batch_size)
+    persons = insert_rows_bulk(Person, persons, batch_size=batch_size)
     heads: dict[int, int] = {}
     for person in persons:
         if person.relation_kk == RELATION_HEAD:
             heads.setdefault(person.family_id, person.pk)
     write_rows_bulk(Family, {fam: {"head": person} for fam, person in heads.items()})
-    FamilyMembership.objects.bulk_create(
-        (
+    insert_rows_bulk(
+        FamilyMembership,
+        [
             FamilyMembership(
                 person_id=p.pk,
                 family_id=p.family_id,
@@ -1191,10 +1301,17 @@ def create_households_bulk(
                 valid_from=today,
             )
             for p in persons
+        ],
+        batch_size=batch_size,
+    )
+    create = Change.Action.CREATE.value
+    write_changes_bulk(
+        changeset,
+        (
+            (obj._meta.model_name, obj.pk, obj.region_code, create, {})
+            for objs in (households, families, persons)
+            for obj in objs
         ),
         batch_size=batch_size,
     )
-    record_creates(changeset, "household", households, batch_size=batch_size)
-    record_creates(changeset, "family", families, batch_size=batch_size)
-    record_creates(changeset, "person", persons, batch_size=batch_size)
     return BulkCreated(households, families, persons)

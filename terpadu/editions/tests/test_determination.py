@@ -263,3 +263,20 @@ def test_relation_corrections_move_the_family_head(
     open_rows = FamilyMembership.objects.filter(valid_to__isnull=True)
     assert open_rows.get(person=child).relation_kk == 1
     assert open_rows.get(person=head).relation_kk == 2
+
+
+@pytest.mark.django_db
+def test_light_instances_behave_like_only(make_household: Any) -> None:
+    hh = make_household(2)
+    qs = Person.objects.filter(household=hh).order_by("pk")
+    light = list(determination._instances(qs, {"name", "household"}))
+    plain = list(qs.only("name", "household"))
+    assert [(p.pk, p.name, p.household_id) for p in light] == [
+        (p.pk, p.name, p.household_id) for p in plain
+    ]
+    first = light[0]
+    assert not first._state.adding and first.get_deferred_fields() == plain[0].get_deferred_fields()
+    expected = plain[0].birth_place
+    with CaptureQueriesContext(connection) as ctx:
+        assert first.birth_place == expected  # deferred: read on access
+    assert len(ctx.captured_queries) == 1

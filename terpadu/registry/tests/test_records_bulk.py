@@ -88,3 +88,61 @@ def test_create_households_bulk_refuses_every_bad_bundle(regions: Any) -> None:
         records.create_households_bulk(changeset, [bad])
     assert all(i.path.startswith("usulan #9.") for i in refused.value.errors)
     assert not Household.objects.exists()
+
+
+@pytest.mark.django_db
+def test_write_changes_bulk_one_statement_in_index_order(regions: Any) -> None:
+    changeset = ChangeSet.objects.create(reason="uji", source=ChangeSet.Source.PROPOSAL)
+    rows = [
+        ("person", 9, "1371011001", Change.Action.DEACTIVATE, {"status": ["aktif", "nonaktif"]}),
+        ("household", 4, "1371011001", "update", {"address": ["Jl. Lama", "Jl. Baru ’A’"]}),
+        (
+            "person",
+            2,
+            "1371011002",
+            "update",
+            {"birth_date": ["1990-01-02", None], "desil": [1, 2]},
+        ),
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        assert records.write_changes_bulk(changeset, rows) == 3
+    assert len(ctx.captured_queries) == 1  # COPY on PostgreSQL, one INSERT elsewhere
+    stored = list(
+        Change.objects.filter(changeset=changeset)
+        .order_by("id")
+        .values_list("entity", "entity_id", "region_code", "action", "diff")
+    )
+    assert stored == [
+        ("household", 4, "1371011001", "update", {"address": ["Jl. Lama", "Jl. Baru ’A’"]}),
+        (
+            "person",
+            2,
+            "1371011002",
+            "update",
+            {"birth_date": ["1990-01-02", None], "desil": [1, 2]},
+        ),
+        ("person", 9, "1371011001", "deactivate", {"status": ["aktif", "nonaktif"]}),
+    ]
+    assert records.write_changes_bulk(changeset, []) == 0
+
+
+@pytest.mark.django_db
+def test_insert_rows_bulk_sets_pks_like_bulk_create(regions: Any) -> None:
+    desa = regions["1371011001"]
+    objs = [
+        Household(
+            region=desa, region_code=desa.digits, address=f"Jl. {i}", latitude=Decimal("-0.5")
+        )
+        for i in range(3)
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        created = records.insert_rows_bulk(Household, objs)
+    assert len(ctx.captured_queries) <= 2  # ids + COPY on PostgreSQL, one INSERT elsewhere
+    assert created == objs and all(o.pk and not o._state.adding for o in objs)
+    stored = Household.objects.in_bulk([o.pk for o in objs])
+    assert [stored[o.pk].address for o in objs] == ["Jl. 0", "Jl. 1", "Jl. 2"]
+    assert stored[objs[0].pk].latitude == Decimal("-0.5")
+    assert stored[objs[0].pk].created_at is not None
+    # the table's sequence moved past the ids taken
+    later = Household.objects.create(region=desa, region_code=desa.digits, address="Jl. 3")
+    assert later.pk > max(o.pk for o in objs)
