@@ -15,7 +15,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
 from terpadu.accounts.models import ROLE_LEVELS, AccessLog, Role, User
-from terpadu.regions.models import digits_range
+from terpadu.regions.models import prefix_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -86,12 +86,7 @@ def in_scope(
     """Filter `qs` in SQL to the rows `user` may `action` on (a prefix range on `field`)."""
     if not role_allows(user, action):
         return qs.none()
-    lo, hi = digits_range(user.scope)  # type: ignore[union-attr]
-    if lo:
-        qs = qs.filter(**{f"{field}__gte": lo})
-    if hi:
-        qs = qs.filter(**{f"{field}__lt": hi})
-    return qs
+    return qs.filter(prefix_q(field, user.scope))  # type: ignore[union-attr]
 
 
 # Who creates whose account (domain.md §3.9 "manage users of level below"). Each admin hands
@@ -181,12 +176,7 @@ def users_in_scope(actor: User | AnonymousUser) -> QuerySet[User]:
         return qs
     if not actor.is_superuser:
         qs = qs.filter(is_superuser=False)
-    lo, hi = digits_range(actor.scope)  # type: ignore[union-attr]
-    if lo:
-        qs = qs.filter(scope__gte=lo)
-    if hi:
-        qs = qs.filter(scope__lt=hi)
-    return qs
+    return qs.filter(prefix_q("scope", actor.scope))  # type: ignore[union-attr]
 
 
 def client_ip(request: HttpRequest) -> str | None:

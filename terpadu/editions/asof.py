@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connection, models
 
 from terpadu.editions.versions import VERSION_OF
-from terpadu.regions.models import digits_range
+from terpadu.regions.models import digits_range, prefix_q
 from terpadu.registry.models import Family, Household, NonaktifReason, Person, RecordStatus
 
 NONAKTIF = RecordStatus.NONAKTIF.value
@@ -34,12 +34,7 @@ def _fields(model: type[models.Model]) -> list[str]:
 
 
 def _scoped(qs: models.QuerySet, region_prefix: str) -> models.QuerySet:
-    lo, hi = digits_range(region_prefix)
-    if lo:
-        qs = qs.filter(region_code__gte=lo)
-    if hi:
-        qs = qs.filter(region_code__lt=hi)
-    return qs
+    return qs.filter(prefix_q("region_code", region_prefix))
 
 
 def rows_as_of(

@@ -41,7 +41,7 @@ from terpadu.proposals.models import (
 )
 from terpadu.proposals.transitions import KABKOTA_ROLES, PROVINSI_ROLES, PUSAT_ROLES
 from terpadu.proposals.workflow import MoveResult, TransitionError, bulk_transition
-from terpadu.regions.models import Level, Region, digits_range
+from terpadu.regions.models import Level, Region, prefix_q
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -120,10 +120,7 @@ def final_items(kabkota_code: str) -> QuerySet[Proposal]:
     its old (processed) batch; such an item is free again, so only membership of a batch that
     is still FINAL (not yet signed) counts as taken.
     """
-    lo, hi = digits_range(kabkota_code)
-    qs = Proposal.objects.filter(status=Status.FINAL_KABKOTA, region_code__gte=lo)
-    if hi:
-        qs = qs.filter(region_code__lt=hi)
+    qs = Proposal.objects.filter(prefix_q("region_code", kabkota_code), status=Status.FINAL_KABKOTA)
     return qs.filter(Q(batch__isnull=True) | ~Q(batch__status=BatchStatus.FINAL))
 
 
@@ -485,12 +482,9 @@ def fix_returned(*, by: User, proposals: QuerySet[Proposal] | Iterable[int]) -> 
         result = bulk_transition(proposals, "fix_kabkota", by=by, via="proposal")
         # An item under review never belongs to a batch, so the rows in the actor's scope
         # that are under review and still point at a batch are exactly the ones just moved.
-        lo, hi = digits_range(by.scope)
-        stale = Proposal.objects.filter(status=Status.DIPERIKSA_DINSOS, batch__isnull=False)
-        if lo:
-            stale = stale.filter(region_code__gte=lo)
-        if hi:
-            stale = stale.filter(region_code__lt=hi)
+        stale = Proposal.objects.filter(
+            prefix_q("region_code", by.scope), status=Status.DIPERIKSA_DINSOS, batch__isnull=False
+        )
         stale.update(batch=None, period="")
     return result
 

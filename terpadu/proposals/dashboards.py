@@ -29,7 +29,7 @@ from terpadu.proposals.queries import (
     proposals_for_user,
     status_counts,
 )
-from terpadu.regions.models import Level, Region, digits_range
+from terpadu.regions.models import Level, Region, prefix_q
 
 if TYPE_CHECKING:
     from terpadu.accounts.models import User
@@ -146,10 +146,7 @@ def inbox_for(user: User, today: dt.date | None = None) -> Inbox:
 
 
 def _within(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
-    lo, hi = digits_range(prefix)
-    if lo:
-        qs = qs.filter(region_code__gte=lo)
-    return qs.filter(region_code__lt=hi) if hi else qs
+    return qs.filter(prefix_q("region_code", prefix))
 
 
 @dataclass

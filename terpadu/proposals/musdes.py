@@ -36,7 +36,7 @@ from terpadu.proposals.queries import proposals_for_user
 from terpadu.proposals.transitions import PROPOSER_ROLES
 from terpadu.proposals.workflow import TransitionError, bulk_transition
 from terpadu.regions.models import Kind as RegionKind
-from terpadu.regions.models import Level, Region, digits_range
+from terpadu.regions.models import Level, Region, prefix_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -89,13 +89,7 @@ def musdes_for_user(user: User | AnonymousUser) -> QuerySet[Musdes]:
         return Musdes.objects.none()
     if user.role == Role.ENUMERATOR and not user.is_superuser:
         return Musdes.objects.none()
-    lo, hi = digits_range(user.scope)
-    qs = Musdes.objects.select_related("region")
-    if lo:
-        qs = qs.filter(region_code__gte=lo)
-    if hi:
-        qs = qs.filter(region_code__lt=hi)
-    return qs
+    return Musdes.objects.select_related("region").filter(prefix_q("region_code", user.scope))
 
 
 def desa_waiting(user: User | AnonymousUser, limit: int = 50) -> list[dict[str, Any]]:

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from terpadu.accounts.models import Role
 from terpadu.proposals.models import Assignment, Batch, Proposal, Status
-from terpadu.regions.models import digits_range
+from terpadu.regions.models import prefix_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from terpadu.accounts.models import User
-
-
-def _prefix_q(field: str, prefix: str) -> Q:
-    lo, hi = digits_range(prefix)
-    q = Q()
-    if lo:
-        q &= Q(**{f"{field}__gte": lo})
-    if hi:
-        q &= Q(**{f"{field}__lt": hi})
-    return q
 
 
 def proposals_for_user(user: User | AnonymousUser) -> QuerySet[Proposal]:
@@ -37,9 +27,7 @@ def proposals_for_user(user: User | AnonymousUser) -> QuerySet[Proposal]:
         return qs.filter(assignments__enumerator=user).distinct()
     if not user.scope:
         return qs
-    return qs.filter(
-        _prefix_q("region_code", user.scope) | _prefix_q("destination_code", user.scope)
-    )
+    return qs.filter(prefix_q("region_code", user.scope) | prefix_q("destination_code", user.scope))
 
 
 def proposal_for_user(user: User | AnonymousUser, pk: int) -> Proposal:
@@ -63,7 +51,7 @@ def batches_for_user(user: User | AnonymousUser) -> QuerySet[Batch]:
     return (
         Batch.objects.filter(region_code=user.scope[:4])
         if len(user.scope) > 4
-        else (Batch.objects.filter(_prefix_q("region_code", user.scope)))
+        else (Batch.objects.filter(prefix_q("region_code", user.scope)))
     )
 
 

@@ -43,7 +43,7 @@ from terpadu.proposals.pdf import tanggal_indonesia
 from terpadu.proposals.queries import proposals_for_user
 from terpadu.proposals.transitions import SUPERVISOR_ROLES, TRANSITIONS
 from terpadu.proposals.workflow import TransitionError, bulk_transition, role_may, transition
-from terpadu.regions.models import digits_range
+from terpadu.regions.models import prefix_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -79,12 +79,7 @@ class VisitInvalid(Exception):
 
 
 def _prefix(qs: QuerySet[Any], field: str, prefix: str) -> QuerySet[Any]:
-    lo, hi = digits_range(prefix)
-    if lo:
-        qs = qs.filter(**{f"{field}__gte": lo})
-    if hi:
-        qs = qs.filter(**{f"{field}__lt": hi})
-    return qs
+    return qs.filter(prefix_q(field, prefix))
 
 
 # --- who may do what -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from terpadu.core.models import Notification
 from terpadu.proposals.models import Consent, Kind, Proposal, ProposalEvent
 from terpadu.proposals.transitions import TRANSITIONS, Transition
-from terpadu.regions.models import digits_range
+from terpadu.regions.models import prefix_q
 
 if TYPE_CHECKING:
     from terpadu.accounts.models import User
@@ -201,12 +201,7 @@ def bulk_transition(
 
 
 def _scoped(qs: QuerySet[Proposal], user: User) -> QuerySet[Proposal]:
-    lo, hi = digits_range(user.scope)
-    if lo:
-        qs = qs.filter(region_code__gte=lo)
-    if hi:
-        qs = qs.filter(region_code__lt=hi)
-    return qs
+    return qs.filter(prefix_q("region_code", user.scope))
 
 
 def _move(qs: QuerySet[Proposal], t: Transition, *, by: User, note: str) -> MoveResult:

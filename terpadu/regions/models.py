@@ -72,14 +72,24 @@ def digits_range(prefix: str) -> tuple[str, str | None]:
     return prefix, str(upper).zfill(len(prefix))
 
 
+def prefix_q(field: str, prefix: str) -> models.Q:
+    """Q for "`field` (a digits-only code) starts with `prefix`", as the index-friendly range
+    of :func:`digits_range`. An empty prefix matches everything (national scope)."""
+    lo, hi = digits_range(prefix)
+    q = models.Q()
+    if lo:
+        q &= models.Q(**{f"{field}__gte": lo})
+    if hi:
+        q &= models.Q(**{f"{field}__lt": hi})
+    return q
+
+
 class RegionQuerySet(models.QuerySet["Region"]):
     def current(self) -> RegionQuerySet:
         return self.filter(valid_to__isnull=True)
 
     def within(self, prefix: str) -> RegionQuerySet:
-        lo, hi = digits_range(prefix)
-        qs = self.filter(digits__gte=lo) if lo else self
-        return qs.filter(digits__lt=hi) if hi else qs
+        return self.filter(prefix_q("digits", prefix))
 
     def visible_to(self, user: User | AnonymousUser) -> RegionQuerySet:
         """Regions inside the user's scope subtree (empty scope = national).

@@ -47,7 +47,7 @@ from django.utils import timezone
 
 from terpadu.lib.names import normalise_name
 from terpadu.lib.nik import compose_nik, compose_no_kk
-from terpadu.regions.models import Level, Region, digits_range, to_digits
+from terpadu.regions.models import Level, Region, digits_range, prefix_q, to_digits
 from terpadu.registry.models import (
     Change,
     ChangeSet,
@@ -276,8 +276,7 @@ def setup_demo(
     if not Region.objects.exists():
         loaded = load_regions()
         done.regions_loaded = sum(loaded.created.values())
-    lo, hi = digits_range(DEMO_KABKOTA)
-    if not Household.objects.filter(region_code__gte=lo, region_code__lt=hi).exists():
+    if not Household.objects.filter(prefix_q("region_code", DEMO_KABKOTA)).exists():
         done.demo = generate_demo(
             region_digits=DEMO_KABKOTA, households=households, seed=seed, progress=progress
         )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from terpadu.accounts.access import Action, in_scope
 from terpadu.lib.names import normalise_name
 from terpadu.lib.nik import check_nik
-from terpadu.regions.models import digits_range
+from terpadu.regions.models import prefix_q
 from terpadu.registry.models import (
     Change,
     Family,
@@ -135,8 +135,7 @@ def search_persons(
     if parsed.kind == "id":
         qs = qs.filter(Q(nik=parsed.value) | Q(family__no_kk=parsed.value))
     elif parsed.kind == "nik_prefix":
-        lo, hi = digits_range(parsed.value)
-        qs = qs.filter(nik__gte=lo, nik__lt=hi) if hi else qs.filter(nik__gte=lo)
+        qs = qs.filter(prefix_q("nik", parsed.value))
     elif parsed.kind == "name":
         # Word-start match; PostgreSQL deployments add a trigram index (see README) for scale.
         qs = qs.filter(
@@ -147,10 +146,7 @@ def search_persons(
             return qs.none()
         qs = qs.filter(status=status)
     if region:
-        lo, hi = digits_range(region)
-        qs = qs.filter(region_code__gte=lo)
-        if hi:
-            qs = qs.filter(region_code__lt=hi)
+        qs = qs.filter(prefix_q("region_code", region))
     return qs.select_related("household__region", "family").order_by("name_norm", "pk")
 
 

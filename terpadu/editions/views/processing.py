@@ -20,7 +20,7 @@ from terpadu.editions.forms_processing import OverrideForm, ResultFilterForm, St
 from terpadu.editions.models import ProcessingResult, ProcessingRun
 from terpadu.editions.processing import REASON_LABELS, ProcessingError
 from terpadu.proposals import calendar
-from terpadu.regions.models import digits_range
+from terpadu.regions.models import prefix_q
 
 PAGE_SIZE = 50
 
@@ -68,8 +68,7 @@ def _filtered_results(run: ProcessingRun, form: ResultFilterForm) -> Any:
         if data["reason"]:
             qs = _with_reason(qs, data["reason"])
         if data["wilayah"]:
-            lo, hi = digits_range(data["wilayah"])
-            qs = qs.filter(region_code__gte=lo, region_code__lt=hi)
+            qs = qs.filter(prefix_q("region_code", data["wilayah"]))
     return qs.select_related("proposal", "overridden_by").order_by("outcome", "region_code", "pk")
 
 

@@ -53,7 +53,7 @@ from terpadu.proposals.workflow import (
     get_transition,
     transition,
 )
-from terpadu.regions.models import digits_range
+from terpadu.regions.models import prefix_q
 from terpadu.registry import queries as registry_queries
 from terpadu.registry.codelists import DEFAULT_CODELIST, FIELD_VARIABLE, label
 from terpadu.registry.models import Family, Household, Person
@@ -110,8 +110,7 @@ def _filtered(user: Any, form: ProposalFilterForm) -> QuerySet[Proposal]:
     if data.get("kind"):
         qs = qs.filter(kind=data["kind"])
     if data.get("wilayah"):
-        lo, hi = digits_range(data["wilayah"])
-        qs = qs.filter(region_code__gte=lo, region_code__lt=hi)
+        qs = qs.filter(prefix_q("region_code", data["wilayah"]))
     q = (data.get("q") or "").strip()
     if q:
         digits = q.lstrip("#").replace(" ", "")

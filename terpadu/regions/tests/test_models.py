@@ -40,3 +40,13 @@ def test_full_name_adds_kind_except_for_kab_kota(regions: dict[str, Region]) -> 
     assert regions["137101"].full_name == "Kecamatan Bungus Teluk Kabung"
     assert regions["1371011001"].full_name == "Kelurahan Bungus Barat"
     assert regions["13"].full_name == "Provinsi Sumatera Barat"
+
+
+def test_prefix_q_is_a_range_and_handles_an_all_nines_prefix() -> None:
+    from terpadu.regions.models import prefix_q
+
+    assert prefix_q("region_code", "") == __import__("django.db.models", fromlist=["Q"]).Q()
+    q = str(prefix_q("region_code", "1371"))
+    assert "region_code__gte', '1371'" in q and "region_code__lt', '1372'" in q
+    # No upper bound when incrementing would overflow the width (was `__lt=None` before).
+    assert "__lt" not in str(prefix_q("region_code", "99"))
