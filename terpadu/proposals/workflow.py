@@ -79,17 +79,31 @@ def covers_proposal(user: User, proposal: Proposal) -> bool:
     return bool(proposal.destination_code) and proposal.destination_code.startswith(user.scope)
 
 
-def check_transition(
-    proposal: Proposal, action: str, *, by: User, via: str = "proposal"
-) -> Transition:
-    """Raise TransitionError / PermissionDenied unless `by` may take `action` now."""
-    t = get_transition(action)
+def _ensure_route(t: Transition, via: str) -> None:
+    """Gated actions (musdes, QC, batch, integrity, edition) only come through their act."""
     if t.via != via:
         raise TransitionError(
             "wrong_route",
             f"'{t.label}' hanya dapat dilakukan melalui {via_label(t.via, 'id')}.",
             f"'{t.label}' can only be done through {via_label(t.via, 'en')}.",
         )
+
+
+def _ensure_note(t: Transition, note: str) -> None:
+    if t.needs_note and not note.strip():
+        raise TransitionError(
+            "note_required",
+            f"'{t.label}' memerlukan alasan/catatan.",
+            f"'{t.action}' needs a reason/note.",
+        )
+
+
+def check_transition(
+    proposal: Proposal, action: str, *, by: User, via: str = "proposal"
+) -> Transition:
+    """Raise TransitionError / PermissionDenied unless `by` may take `action` now."""
+    t = get_transition(action)
+    _ensure_route(t, via)
     if not role_may(by, t) or not proposal.region_code.startswith(by.scope):
         raise PermissionDenied
     if proposal.kind not in t.kinds:
@@ -137,12 +151,7 @@ def transition(
 ) -> Proposal:
     """Take `action` on one proposal; returns it refreshed. Raises on any refusal."""
     t = check_transition(proposal, action, by=by, via=via)
-    if t.needs_note and not note.strip():
-        raise TransitionError(
-            "note_required",
-            f"'{t.label}' memerlukan alasan/catatan.",
-            f"'{action}' needs a reason/note.",
-        )
+    _ensure_note(t, note)
     # Conditional on the status the actor saw, not merely on any source status: an action
     # with several sources (cancel) must not succeed from a status the actor never saw.
     current = Proposal.objects.filter(pk=proposal.pk, status=proposal.status)
@@ -171,20 +180,10 @@ def bulk_transition(
     not counted. Gates that need per-item checks (pemindahan consent) exclude items lacking it.
     """
     t = get_transition(action)
-    if t.via != via:
-        raise TransitionError(
-            "wrong_route",
-            f"'{t.label}' hanya dapat dilakukan melalui {via_label(t.via, 'id')}.",
-            f"'{t.label}' can only be done through {via_label(t.via, 'en')}.",
-        )
+    _ensure_route(t, via)
     if not role_may(by, t):
         raise PermissionDenied
-    if t.needs_note and not note.strip():
-        raise TransitionError(
-            "note_required",
-            f"'{t.label}' memerlukan alasan/catatan.",
-            f"'{action}' needs a reason/note.",
-        )
+    _ensure_note(t, note)
     qs = (
         proposals
         if isinstance(proposals, QuerySet)
