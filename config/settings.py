@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "terpadu.registry",
     "terpadu.proposals",
     "terpadu.editions",
+    "terpadu.imports",
+    "terpadu.quality",
+    "terpadu.dedup",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,9 @@ urlpatterns = [
     path("registri/", include("terpadu.registry.urls")),
     path("usulan/", include("terpadu.proposals.urls")),
     path("penetapan/", include("terpadu.editions.urls")),
+    path("impor/", include("terpadu.imports.urls")),
+    path("kualitas/duplikat/", include("terpadu.dedup.urls")),
+    path("kualitas/", include("terpadu.quality.urls")),
     path("", include("terpadu.core.urls")),
 ]
 if settings.DEBUG:
