@@ -254,8 +254,8 @@ def pair_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and may_decide(request.user, pair.region_code)
         and may_decide(request.user, pair.region_code_b),
         "events": pair.events.select_related("actor", "proposal").order_by("-at", "-pk"),
-        "same_form": SameForm(),
-        "different_form": DifferentForm(),
+        "same_form": SameForm(auto_id="same_%s"),
+        "different_form": DifferentForm(auto_id="different_%s"),
     }
     return render(request, "dedup/pair.html", context)
 
@@ -285,7 +285,7 @@ def reveal_nik(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse:
 @require_POST
 def decide_same(request: HttpRequest, pk: int) -> HttpResponse:
     pair = _pair_for(request.user, pk)
-    form = SameForm(request.POST)
+    form = SameForm(request.POST, auto_id="same_%s")
     if not form.is_valid():
         messages.error(request, _("Pilih data yang ganda."))
         return redirect("dedup:pair", pair.pk)
@@ -313,7 +313,7 @@ def decide_same(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def decide_different(request: HttpRequest, pk: int) -> HttpResponse:
     pair = _pair_for(request.user, pk)
-    form = DifferentForm(request.POST)
+    form = DifferentForm(request.POST, auto_id="different_%s")
     if not form.is_valid():
         messages.error(request, _("Isi alasan keputusan."))
         return redirect("dedup:pair", pair.pk)
