@@ -15,10 +15,10 @@ for what only the whole month shows:
                             another household (already registered elsewhere);
 - ``dikecualikan``          an exclusion flag (ASN/TNI/Polri, ...) on a person of the item.
 
-Exclusion flags belong to the quality app (issue 7: rules engine), which does not exist yet.
-`exclusion_flags` is the hook: it returns nothing unless a model ``quality.ExclusionFlag``
-(fields ``nik``, ``code``, ``label``, ``active``) is installed, so the run picks the flags up
-as soon as quality ships them, with no change here.
+Exclusion flags belong to the quality app (issue 7: rules engine). `exclusion_flags` is the
+hook: it reads ``quality.ExclusionFlag`` rows that are still ``active`` — open, or already
+turned into a deactivation proposal; a flag a person dismissed with a reason, or one whose
+evidence lapsed, no longer counts.
 
 Every function is set-based: a fixed number of queries per call (IN lists chunked).
 """
@@ -193,8 +193,7 @@ def _target_person_niks(items: list[dict[str, Any]]) -> Iterator[tuple[str, int]
 def exclusion_flags(niks: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
     """Active exclusion flags per NIK as (code, label) — the quality app's hook (issue 7).
 
-    Empty until a ``quality.ExclusionFlag`` model with ``nik``, ``code``, ``label`` and
-    ``active`` exists; then one query per chunk of NIKs.
+    One query per chunk of NIKs; empty if the quality app is not installed.
     """
     try:
         model = apps.get_model("quality", "ExclusionFlag")

@@ -23,8 +23,9 @@ def _baru(make_proposal: Any, n: str, status: str = Status.DITERIMA_PUSAT, **kw:
     )
 
 
-def test_no_exclusion_flags_until_quality_ships_them():
+def test_no_exclusion_flags_for_unflagged_niks():
     assert crossmatch.exclusion_flags([nik()]) == {}
+    assert crossmatch.exclusion_flags([]) == {}
 
 
 def test_exclusion_flags_reject_through_the_hook(make_proposal, monkeypatch):

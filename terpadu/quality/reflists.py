@@ -1,0 +1,234 @@
+"""Reference lists (BKN ASN list, death list, Samsat vehicles, …) uploaded by an admin.
+
+A file (csv or xlsx, first sheet) has a NIK column and optionally a value column (wage, NJOP)
+and a note/evidence column. Every NIK is read as text and checked with the registry's own
+rule (lib.nik.check_nik); one mangled NIK refuses the whole file, naming each row, so a list
+never half-loads. Rows go in with one COPY (PostgreSQL) or bulk INSERTs.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from terpadu.accounts.models import Role, User
+from terpadu.lib.nik import check_nik
+from terpadu.quality.catalogue import LIST_KINDS
+from terpadu.quality.models import ReferenceEntry, ReferenceList
+from terpadu.registry.records import insert_rows_bulk
+
+NIK_HEADERS = ("nik", "no_nik", "nomor_nik", "nik_ktp")
+VALUE_HEADERS = ("nilai", "value", "upah", "gaji", "njop")
+NOTE_HEADERS = ("keterangan", "note", "catatan", "bukti", "evidence")
+MAX_ISSUES = 50
+UPLOAD_ROLES = frozenset({Role.PUSAT, Role.ADMIN_PROVINSI, Role.ADMIN_KABKOTA})
+
+
+@dataclass(frozen=True)
+class ListIssue:
+    """One refused row (row numbers as the user sees them: header = row 1)."""
+
+    row: int
+    code: str
+    message_id: str
+    message_en: str
+
+
+class ReferenceListError(ValueError):
+    def __init__(self, issues: list[ListIssue], total: int | None = None) -> None:
+        super().__init__("; ".join(i.message_en for i in issues[:3]))
+        self.issues = issues
+        self.total = total if total is not None else len(issues)
+
+
+def can_upload(user: Any) -> bool:
+    """pusat, admin_provinsi and admin_kabkota upload lists for their own scope."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.role in UPLOAD_ROLES)
+    )
+
+
+def _header_key(text: Any) -> str:
+    return str(text or "").strip().lower().replace(" ", "_")
+
+
+def _find(headers: list[str], names: tuple[str, ...]) -> int | None:
+    for i, h in enumerate(headers):
+        if h in names:
+            return i
+    return None
+
+
+def _rows_from_csv(data: bytes) -> list[list[Any]]:
+    text = data.decode("utf-8-sig", errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return list(csv.reader(io.StringIO(text), dialect))
+
+
+def _rows_from_xlsx(data: bytes) -> list[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        try:
+            book = CalamineWorkbook.from_path(tmp.name)
+        except Exception as exc:  # calamine raises its own error types for broken files
+            raise ReferenceListError(
+                [
+                    ListIssue(
+                        0,
+                        "broken",
+                        f"Berkas tidak dapat dibaca sebagai lembar kerja ({exc}).",
+                        f"The file cannot be read as a spreadsheet ({exc}).",
+                    )
+                ]
+            ) from exc
+        return [list(r) for r in book.get_sheet_by_index(0).to_python()]
+
+
+def _value(raw: Any, row: int) -> tuple[Decimal | None, ListIssue | None]:
+    if raw is None or str(raw).strip() == "":
+        return None, None
+    if isinstance(raw, int | float):
+        return Decimal(str(raw)), None
+    text = str(raw).strip().replace("Rp", "").replace(" ", "")
+    # Indonesian thousands dots (3.000.000) and a decimal comma.
+    if "," in text or text.count(".") > 1:
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        return Decimal(text), None
+    except InvalidOperation:
+        return None, ListIssue(
+            row,
+            "bad_value",
+            f"Baris {row}: nilai '{raw}' bukan angka.",
+            f"Row {row}: value '{raw}' is not a number.",
+        )
+
+
+def parse(name: str, data: bytes) -> list[tuple[str, Decimal | None, str]]:
+    """(nik, value, note) rows of a csv/xlsx file, or ReferenceListError with every bad row."""
+    suffix = Path(name).suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        rows = _rows_from_xlsx(data)
+    elif suffix in (".csv", ".txt"):
+        rows = _rows_from_csv(data)
+    else:
+        raise ReferenceListError(
+            [
+                ListIssue(
+                    0,
+                    "format",
+                    "Berkas harus .csv atau .xlsx.",
+                    "The file must be .csv or .xlsx.",
+                )
+            ]
+        )
+    if not rows:
+        raise ReferenceListError([ListIssue(0, "empty", "Berkas kosong.", "The file is empty.")])
+    headers = [_header_key(h) for h in rows[0]]
+    nik_col = _find(headers, NIK_HEADERS)
+    if nik_col is None:
+        raise ReferenceListError(
+            [
+                ListIssue(
+                    1,
+                    "no_nik_column",
+                    "Baris judul harus memuat kolom NIK.",
+                    "The header row must have a NIK column.",
+                )
+            ]
+        )
+    value_col, note_col = _find(headers, VALUE_HEADERS), _find(headers, NOTE_HEADERS)
+    out: list[tuple[str, Decimal | None, str]] = []
+    issues: list[ListIssue] = []
+    for number, row in enumerate(rows[1:], start=2):
+        cells = list(row) + [None] * len(headers)
+        if not any(str(c or "").strip() for c in row):
+            continue
+        check = check_nik(cells[nik_col])
+        if not check.ok:
+            first = check.errors[0]
+            issues.append(
+                ListIssue(
+                    number,
+                    first.code,
+                    f"Baris {number}: {first.message_id}.",
+                    f"Row {number}: {first.message_en}.",
+                )
+            )
+            continue
+        value, problem = _value(cells[value_col], number) if value_col is not None else (None, None)
+        if problem:
+            issues.append(problem)
+            continue
+        note = str(cells[note_col] or "").strip()[:200] if note_col is not None else ""
+        out.append((check.value or "", value, note))
+    if issues:
+        raise ReferenceListError(issues[:MAX_ISSUES], total=len(issues))
+    if not out:
+        raise ReferenceListError(
+            [ListIssue(0, "no_rows", "Berkas tidak berisi NIK.", "The file holds no NIK.")]
+        )
+    return out
+
+
+def upload(
+    *,
+    by: User,
+    kind: str,
+    name: str,
+    source: str,
+    valid_as_of: Any,
+    file: UploadedFile,
+) -> ReferenceList:
+    """Check and load one reference list for `by`'s scope (all rows or none)."""
+    if not can_upload(by):
+        raise PermissionDenied
+    if kind not in LIST_KINDS:
+        raise ReferenceListError(
+            [ListIssue(0, "kind", "Jenis daftar tidak dikenal.", "Unknown list kind.")]
+        )
+    data = file.read()
+    rows = parse(file.name or "", data)
+    with transaction.atomic():
+        reflist = ReferenceList.objects.create(
+            kind=kind,
+            name=name,
+            source=source,
+            region_code=by.scope,
+            uploaded_by=by,
+            valid_as_of=valid_as_of,
+            sha256=hashlib.sha256(data).hexdigest(),
+            file_name=(file.name or "")[:200],
+            entry_count=len(rows),
+        )
+        insert_rows_bulk(
+            ReferenceEntry,
+            [ReferenceEntry(list=reflist, nik=n, value=v, note=t) for n, v, t in rows],
+        )
+    return reflist
+
+
+def set_active(*, by: User, reflist: ReferenceList, active: bool) -> None:
+    """Withdraw (or restore) a list; its flags lapse at the next evaluation."""
+    if not can_upload(by) or not reflist.region_code.startswith(by.scope):
+        raise PermissionDenied
+    reflist.active = active
+    reflist.save(update_fields=["active"])
