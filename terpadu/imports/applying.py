@@ -1,0 +1,371 @@
+"""Applying a validated file: new households and corrections, all or nothing.
+
+The caller (services.apply) runs the validation pass again first, spilling every checked
+batch to an Arrow IPC file in a temporary directory, then calls `apply_checked` inside ONE
+transaction. Rows are grouped into households (the file's household key, else one household
+per No KK); a household is written once all its rows have been read, in chunks of
+`FLUSH_HOUSEHOLDS` households:
+
+* mode "direct": `records.create_households_bulk` (the registry's own cleaning again, then
+  COPY/bulk INSERT per table and the CREATE history rows) under one ChangeSet
+  (source="import", source_ref=job id); rows carrying ``ID_ART`` become UPDATEs through
+  `records.write_rows_bulk` + `records.write_changes_bulk` in the same ChangeSet.
+* mode "proposal": `terpadu.proposals.bulk.create_bulk`: usulan baru per new household,
+  perbaikan per changed registry row, payloads built by proposals.creation itself.
+
+Quarantine: households with any error row (and id rows with errors) are skipped whole and
+their original cells stored as `QuarantinedRow`. Cancelling is checked between batches and
+raises `Cancelled`, which rolls the transaction back with everything else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from django.db import models
+from django.utils import timezone
+
+from terpadu.imports import layout
+from terpadu.imports.models import ImportJob, Mode, QuarantinedRow
+from terpadu.imports.reading import ROW
+from terpadu.imports.validation import HOUSEHOLD_KEYS, PERSON_KEYS, Context
+from terpadu.proposals import bulk
+from terpadu.regions.models import Region
+from terpadu.registry import records
+from terpadu.registry.models import Change, ChangeSet, Family, Household, Person
+from terpadu.registry.records import RecordIssue, RegistryError
+
+if TYPE_CHECKING:
+    from terpadu.accounts.models import User
+
+FLUSH_HOUSEHOLDS = 2000
+FLUSH_CORRECTIONS = 5000
+
+
+class Cancelled(Exception):
+    """The user asked to cancel; raised between batches to roll the apply back."""
+
+
+@dataclass
+class Outcome:
+    """What an apply wrote (all of it rolled back if anything raised)."""
+
+    households: int = 0
+    persons_new: int = 0
+    persons_updated: int = 0
+    proposals: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    rows_applied: int = 0
+    changeset: ChangeSet | None = None
+    warnings: list[RecordIssue] = field(default_factory=list)
+
+
+def spill_path(tmp: Path, n: int) -> Path:
+    return tmp / f"batch-{n:05d}.arrow"
+
+
+def iter_spilled(tmp: Path) -> Iterator[pl.DataFrame]:
+    for path in sorted(tmp.glob("batch-*.arrow")):
+        yield pl.read_ipc(path)
+
+
+def _field(key: str) -> str:
+    return layout.column(key).field or key
+
+
+@dataclass
+class _Plan:
+    """What to apply, from the validation result: excluded rows and household sizes."""
+
+    excluded_rows: set[int]
+    hh_sizes: dict[str, int]
+
+
+def plan(slim: pl.DataFrame, error_rows: set[int], *, quarantine: bool) -> _Plan:
+    """Rows to keep back (quarantine: every row of a household with an error row) and the
+    number of rows of each household that will be applied."""
+    new = slim.filter(pl.col("person_id").is_null())
+    bad = sorted(error_rows)
+    bad_hh = new.filter(pl.col(ROW).is_in(bad)).get_column("hh_key").unique().to_list()
+    excluded_new = new.filter(pl.col("hh_key").is_in(bad_hh)).get_column(ROW).to_list()
+    excluded_ids = (
+        slim.filter(pl.col("person_id").is_not_null() & pl.col(ROW).is_in(bad))
+        .get_column(ROW)
+        .to_list()
+    )
+    excluded = set(excluded_new) | set(excluded_ids) if quarantine else set()
+    kept = new.filter(~pl.col(ROW).is_in(list(excluded)))
+    sizes = dict(kept.group_by("hh_key").len().iter_rows())
+    return _Plan(excluded, sizes)
+
+
+class Applier:
+    """Accumulates rows into households and corrections and writes them in chunks."""
+
+    def __init__(
+        self,
+        job: ImportJob,
+        ctx: Context,
+        *,
+        by: User,
+        current: Mapping[int, Person],
+        the_plan: _Plan,
+    ) -> None:
+        self.job, self.ctx, self.by = job, ctx, by
+        self.current = current
+        self.plan = the_plan
+        self.mode = job.mode
+        self.pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.ready: list[list[dict[str, Any]]] = []
+        self.corrections: list[dict[str, Any]] = []
+        self.quarantine_rows: list[QuarantinedRow] = []
+        self.out = Outcome()
+        self.regions = Region.objects.in_bulk(list(ctx.desa.values()))
+        self.region_by_code = {r.digits: r for r in self.regions.values()}
+        self.person_keys = [k for k in PERSON_KEYS if ctx.has(k)]
+        self.household_keys = [k for k in HOUSEHOLD_KEYS if ctx.has(k)]
+        self.reason = f"Impor berkas #{job.pk}: {job.original_name}"[:500]
+        if self.mode == Mode.DIRECT:
+            self.out.changeset = records.open_changeset(
+                by=by, reason=self.reason, source=ChangeSet.Source.IMPORT, source_ref=str(job.pk)
+            )
+
+    # --- feeding ---------------------------------------------------------------------------
+
+    def feed(self, frame: pl.DataFrame) -> int:
+        """Take one checked batch; write whatever households it completes. Returns the
+        number of rows of the batch that will be applied."""
+        headers = self.ctx.info.headers
+        raw_cols = self.ctx.info.columns
+        excluded = self.plan.excluded_rows
+        used = 0
+        wanted = [
+            ROW,
+            "person_id",
+            "hh_key",
+            "kk_key",
+            "region",
+            "nik",
+            "no_kk",
+            *[k for k in self.person_keys if k != "nik"],
+            *self.household_keys,
+        ]
+        cols = [c for c in dict.fromkeys(wanted) if c in frame.columns]
+        if excluded:
+            bad = frame.filter(pl.col(ROW).is_in(list(excluded)))
+            for row in bad.select(ROW, *raw_cols).iter_rows():
+                data = {h: v for h, v in zip(headers, row[1:], strict=True) if v is not None}
+                self.quarantine_rows.append(QuarantinedRow(job=self.job, row_no=row[0], data=data))
+            frame = frame.filter(~pl.col(ROW).is_in(list(excluded)))
+        for row in frame.select(cols).iter_rows(named=True):
+            used += 1
+            if row["person_id"] is not None:
+                self.corrections.append(row)
+                continue
+            key = row["hh_key"]
+            rows = self.pending[key]
+            rows.append(row)
+            if len(rows) >= self.plan.hh_sizes.get(key, 0):
+                self.ready.append(self.pending.pop(key))
+        if len(self.ready) >= FLUSH_HOUSEHOLDS:
+            self.flush_households()
+        if len(self.corrections) >= FLUSH_CORRECTIONS:
+            self.flush_corrections()
+        self.out.rows_applied += used
+        return used
+
+    def finish(self) -> Outcome:
+        self.ready += list(self.pending.values())
+        self.pending.clear()
+        self.flush_households()
+        self.flush_corrections()
+        if self.quarantine_rows:
+            QuarantinedRow.objects.bulk_create(self.quarantine_rows, batch_size=2000)
+            self.out.quarantined = len(self.quarantine_rows)
+        return self.out
+
+    # --- new households ----------------------------------------------------------------------
+
+    def _bundle(self, rows: list[dict[str, Any]]) -> tuple[Region, dict, list[dict], list[int]]:
+        first = rows[0]
+        region = self.region_by_code[first["region"]]
+        hh_fields = {
+            _field(k): first[k] for k in self.household_keys if first.get(k) not in (None, "")
+        }
+        families: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            fam = families.setdefault(
+                row["kk_key"] or "", {"no_kk": row.get("no_kk"), "members": []}
+            )
+            member = {
+                _field(k): row[k] for k in self.person_keys if k != "nik" and row.get(k) is not None
+            }
+            if row.get("nik"):
+                member["nik"] = row["nik"]
+            fam["members"].append(member)
+        return region, hh_fields, list(families.values()), [r[ROW] for r in rows]
+
+    def flush_households(self) -> None:
+        if not self.ready:
+            return
+        bundles = [self._bundle(rows) for rows in self.ready]
+        self.ready = []
+        if self.mode == Mode.DIRECT:
+            created = records.create_households_bulk(
+                self.out.changeset,
+                [
+                    records.HouseholdBundle(
+                        key=f"baris {rows[0]}", region=region, families=fams, household_fields=hh
+                    )
+                    for region, hh, fams, rows in bundles
+                ],
+            )
+            self.out.households += len(created.households)
+            self.out.persons_new += len(created.persons)
+        else:
+            result = bulk.create_bulk(
+                by=self.by,
+                reason=self.reason,
+                new_households=[
+                    bulk.NewHousehold(
+                        region=region,
+                        families=fams,
+                        household_fields=hh,
+                        rows=rows,
+                        key=f"baris {rows[0]}",
+                    )
+                    for region, hh, fams, rows in bundles
+                ],
+                source={"import_job": self.job.pk},
+            )
+            self.out.proposals += len(result.proposals)
+            self.out.households += len(result.proposals)
+
+    # --- corrections ------------------------------------------------------------------------
+
+    def _changes(self, row: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """{"person"|"family"|"household": {field: new value}} of one id row."""
+        person = {_field(k): row.get(k) for k in self.person_keys if k != "nik"}
+        if "nik" in self.person_keys:
+            person["nik"] = row.get("nik")
+        out = {"person": person}
+        if self.ctx.has("no_kk"):
+            out["family"] = {"no_kk": row.get("no_kk")}
+        if self.household_keys:
+            out["household"] = {_field(k): row.get(k) for k in self.household_keys}
+        return out
+
+    def flush_corrections(self) -> None:
+        if not self.corrections:
+            return
+        rows, self.corrections = self.corrections, []
+        persons = [self.current[r["person_id"]] for r in rows]
+        families = Family.objects.in_bulk({p.family_id for p in persons})
+        households = Household.objects.in_bulk({p.household_id for p in persons})
+        targets: dict[tuple[str, int], tuple[models.Model, dict[str, Any], list[int]]] = {}
+        for row, person in zip(rows, persons, strict=True):
+            for entity, changes in self._changes(row).items():
+                obj = {
+                    "person": person,
+                    "family": families.get(person.family_id),
+                    "household": households.get(person.household_id),
+                }[entity]
+                if obj is None or not changes:
+                    continue
+                key = (entity, obj.pk)
+                if key in targets:
+                    targets[key][1].update(changes)
+                    targets[key][2].append(row[ROW])
+                else:
+                    targets[key] = (obj, dict(changes), [row[ROW]])
+        if self.mode == Mode.DIRECT:
+            self._write_corrections(targets)
+        else:
+            result = bulk.create_bulk(
+                by=self.by,
+                reason=self.reason,
+                corrections=[
+                    bulk.Correction(target=obj, changes=changes, rows=rws)
+                    for obj, changes, rws in targets.values()
+                ],
+                source={"import_job": self.job.pk},
+            )
+            self.out.proposals += len(result.proposals)
+            self.out.unchanged += result.unchanged
+            self.out.persons_updated += sum(
+                1 for p in result.proposals if p.target_type == "person"
+            )
+
+    def _write_corrections(
+        self, targets: Mapping[tuple[str, int], tuple[models.Model, dict[str, Any], list[int]]]
+    ) -> None:
+        issues: list[RecordIssue] = []
+        by_model: dict[type[models.Model], dict[int, dict[str, Any]]] = defaultdict(dict)
+        history: list[tuple[str, int, str, str, dict[str, Any]]] = []
+        relation_changed: list[int] = []
+        for (entity, pk), (obj, changes, rows) in targets.items():
+            values, found = records.clean_changes(obj, changes)
+            errors = [i for i in found if i.severity == "error"]
+            if errors:
+                issues += [
+                    RecordIssue(
+                        f"baris {rows[0]}.{i.path}", i.code, i.severity, i.message_id, i.message_en
+                    )
+                    for i in errors
+                ]
+                continue
+            diff, dirty = records.apply_values(obj, values)
+            if not diff:
+                self.out.unchanged += 1
+                continue
+            by_model[type(obj)][pk] = {
+                name: getattr(obj, obj._meta.get_field(name).attname) for name in dirty
+            }
+            history.append(
+                (entity, pk, obj.region_code, Change.Action.UPDATE.value, records_diff(diff))
+            )
+            if entity == "person":
+                self.out.persons_updated += 1
+                if "relation_kk" in diff:
+                    relation_changed.append(pk)
+        if issues:
+            raise RegistryError(issues)
+        now = timezone.now()
+        for model, rows in by_model.items():
+            records.write_rows_bulk(model, rows, updated_at=now)
+        records.write_changes_bulk(self.out.changeset, history)
+        records.sync_memberships_bulk(relation_changed)
+
+
+def records_diff(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """A diff as the history stores it (JSON-safe values)."""
+    return {k: [records.json_safe(a), records.json_safe(b)] for k, (a, b) in diff.items()}
+
+
+def apply_checked(
+    job: ImportJob,
+    ctx: Context,
+    tmp: Path,
+    *,
+    by: User,
+    current: Mapping[int, Person],
+    the_plan: _Plan,
+    on_batch: Callable[[int], None],
+    cancelled: Callable[[], bool],
+) -> Outcome:
+    """Apply the spilled batches of `tmp`; call inside a transaction (see module docstring)."""
+    applier = Applier(job, ctx, by=by, current=current, the_plan=the_plan)
+    for frame in iter_spilled(tmp):
+        if cancelled():
+            raise Cancelled
+        applier.feed(frame)
+        on_batch(applier.out.rows_applied)
+    if cancelled():
+        raise Cancelled
+    return applier.finish()
