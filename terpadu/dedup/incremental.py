@@ -193,8 +193,8 @@ def _feature_table(rows: list[dict]) -> Any:
     )
     feats = dm.features(
         pl.DataFrame(
-            [{k: r[k] for k in ("unique_id", *_FEATURE_INPUT)} for r in rows],
-            schema=_INPUT_SCHEMA,
+            [{k: r[k] for k in dm.INPUT_SCHEMA} for r in rows],
+            schema=dm.INPUT_SCHEMA,
             orient="row",
         )
     )
@@ -203,27 +203,6 @@ def _feature_table(rows: list[dict]) -> Any:
         .unique(subset=["unique_id", "batch_rec"])
         .to_arrow()
     )
-
-
-_FEATURE_INPUT = (
-    "name_norm",
-    "birth_date",
-    "birth_place",
-    "mother_name_norm",
-    "sex",
-    "region_code",
-    "address",
-)
-_INPUT_SCHEMA = {
-    "unique_id": pl.Int64,
-    "name_norm": pl.String,
-    "birth_date": pl.Date,
-    "birth_place": pl.String,
-    "mother_name_norm": pl.String,
-    "sex": pl.Int32,
-    "region_code": pl.String,
-    "address": pl.String,
-}
 
 
 def _score(

@@ -72,6 +72,19 @@ def _name_keys(norm: str) -> str:
     return names.key_from_tokens(tokens) + "|" + names.first_from_tokens(tokens)
 
 
+# Person rows as extracted from the registry (runs) or entered (incremental), before `features`.
+INPUT_SCHEMA: dict[str, Any] = {
+    "unique_id": pl.Int64,
+    "name_norm": pl.String,
+    "birth_date": pl.Date,
+    "birth_place": pl.String,
+    "mother_name_norm": pl.String,
+    "sex": pl.Int32,
+    "region_code": pl.String,
+    "address": pl.String,
+}
+
+
 def features(rows: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     """The model's input table (FEATURE_COLUMNS) from person rows; blanks become nulls."""
     df = (

@@ -88,27 +88,6 @@ def _enqueue(run_id: int) -> None:
 
 # --- extract -------------------------------------------------------------------------------
 
-_EXTRACT_COLUMNS = (
-    "unique_id",
-    "name_norm",
-    "birth_date",
-    "birth_place",
-    "mother_name_norm",
-    "sex",
-    "region_code",
-    "address",
-)
-_SCHEMA = {
-    "unique_id": pl.Int64,
-    "name_norm": pl.String,
-    "birth_date": pl.Date,
-    "birth_place": pl.String,
-    "mother_name_norm": pl.String,
-    "sex": pl.Int32,
-    "region_code": pl.String,
-    "address": pl.String,
-}
-
 
 def _extract_sql(scope: str) -> tuple[str, list[Any]]:
     person, household = Person._meta.db_table, Household._meta.db_table
@@ -133,14 +112,14 @@ def _chunks(sql: str, params: list[Any]) -> Iterator[pl.DataFrame]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK):
-            yield pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+            yield pl.DataFrame(rows, schema=dm.INPUT_SCHEMA, orient="row")
 
 
 def extract(scope: str) -> pl.DataFrame:
     """Active persons of the scope (region prefix) as a Polars frame, one SELECT in chunks."""
     sql, params = _extract_sql(scope)
     frames = list(_chunks(sql, params))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=_SCHEMA)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=dm.INPUT_SCHEMA)
 
 
 # --- the run -------------------------------------------------------------------------------
