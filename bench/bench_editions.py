@@ -69,9 +69,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="cProfile determine_edition")
     parser.add_argument(
         "--wal-compression",
-        action="store_true",
-        help="SET wal_compression = on for the session (superuser; a common production setting)",
+        nargs="?",
+        const="on",
+        choices=("on", "pglz", "lz4", "zstd"),
+        help="SET wal_compression for the session (superuser; a server setting in production)",
     )
+    parser.add_argument(
+        "--skip-migrate",
+        action="store_true",
+        help="determine on the schema as it is (to measure before a pending migration)",
+    )
+    parser.add_argument(
+        "--no-vacuum",
+        action="store_true",
+        help="skip the VACUUM between months (PostgreSQL's autovacuum would have run; it is "
+        "off on the shared bench server)",
+    )
+    parser.add_argument("--label", default="", help="free text stored with the results")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     return parser.parse_args()
 
@@ -331,7 +345,8 @@ def determine(args: argparse.Namespace) -> None:
     from terpadu.editions.models import Edition
     from terpadu.registry.models import Person
 
-    call_command("migrate", verbosity=0)
+    if not args.skip_migrate:
+        call_command("migrate", verbosity=0)
     by, _ = User.objects.get_or_create(
         username="bench-pusat", defaults={"role": Role.PUSAT, "scope": ""}
     )
@@ -344,6 +359,17 @@ def determine(args: argparse.Namespace) -> None:
     newest = max(latest or "", newest_row)
     this_month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
     period = next_period(newest or this_month)
+    vacuum_s = None
+    if not args.no_vacuum:
+        # What autovacuum does between two months in production (on by default; off on
+        # this bench server): reclaim last month's dead rows and their index entries.
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                if table.startswith(("registry_", "proposals_")):
+                    cursor.execute(f"VACUUM (ANALYZE) {table}")
+        vacuum_s = round(time.perf_counter() - began, 1)
+        print(f"vacuumed the registry and proposals tables in {vacuum_s} s", flush=True)
     persons = Person.objects.count()
     n_changes = round(persons * args.change_rate)
     rng = random.Random(f"{args.seed}-{period}")  # other persons each month
@@ -353,11 +379,15 @@ def determine(args: argparse.Namespace) -> None:
     with connection.cursor() as cursor:
         cursor.execute("CHECKPOINT")
         if args.wal_compression:
-            cursor.execute("SET wal_compression = on")
+            cursor.execute(f"SET wal_compression = {args.wal_compression}")
         cursor.execute("SHOW shared_buffers")
         settings = {"shared_buffers": cursor.fetchone()[0]}
         cursor.execute("SHOW wal_compression")
         settings["wal_compression"] = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'registry_person'")
+        person_indexes = cursor.fetchone()[0]
+        cursor.execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+        checkpoints = cursor.fetchone()[0]
     before = table_sizes()
     slow: list[tuple[float, str]] = []
 
@@ -371,6 +401,7 @@ def determine(args: argparse.Namespace) -> None:
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
+    timings: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
     with connection.execute_wrapper(timed):
         edition = determine_edition(
@@ -380,15 +411,21 @@ def determine(args: argparse.Namespace) -> None:
             decree_date=dt.datetime.now(dt.UTC).date(),
             signatory="Menteri Sosial (bench)",
             decree_pdf=ContentFile(b"%PDF-1.4 bench", name=f"kepmensos-{period}.pdf"),
+            timings=timings,
         )
     seconds = time.perf_counter() - started
     for took, sql in sorted(slow, reverse=True)[:12]:
         print(f"  {took:6.2f} s  {sql}")
+    print("steps (s, WAL MB):")
+    for name, took in timings.items():
+        print(f"  {name:22} {took['s']:7.2f} s  {took.get('wal_mb', 0):8.1f} MB")
     if profiler:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     print(f"determine_edition {period}: {seconds:.1f} s; counts {edition.counts}", flush=True)
     with connection.cursor() as cursor:
+        cursor.execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+        checkpoints = cursor.fetchone()[0] - checkpoints
         cursor.execute("ANALYZE")
     after = table_sizes()
     growth = {t: after.get(t, 0) - before.get(t, 0) for t in TABLES}
@@ -407,12 +444,19 @@ def determine(args: argparse.Namespace) -> None:
     append(
         {
             "phase": "determine",
+            "label": args.label,
+            "vacuum_before_s": vacuum_s,
             "persons": persons,
             "changes": n_changes,
             "proposals": proposals,
             "edition": period,
             "seconds": round(seconds, 2),
             "target_s": 30,
+            "steps": timings,
+            "wal_mb": timings.get("total", {}).get("wal_mb"),
+            "checkpoints_during": checkpoints,
+            "person_indexes": person_indexes,
+            "load_avg": [round(x, 1) for x in os.getloadavg()],
             "pg_settings": settings,
             "counts": edition.counts,
             "growth_bytes": growth,

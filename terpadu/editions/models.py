@@ -89,6 +89,10 @@ class ProcessingRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     counts = models.JSONField(_("ringkasan"), default=dict, blank=True)
+    # Liveness of a BERJALAN run (processing.expire_stale_runs): the queued task's result id,
+    # and when the worker last reported (claim, then every progress step).
+    task_id = models.CharField(max_length=64, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("proses nasional")
@@ -260,6 +264,7 @@ class HouseholdVersion(HouseholdData, VersionFields):
         "registry.Household",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # the unique (record, valid_to) index serves lookups by record
         related_name="versions",
     )
     region = _past("regions.Region")
@@ -281,6 +286,7 @@ class FamilyVersion(FamilyData, VersionFields):
         "registry.Family",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # the unique (record, valid_to) index serves lookups by record
         related_name="versions",
     )
     household = _past("registry.Household")
@@ -303,6 +309,7 @@ class PersonVersion(PersonData, VersionFields):
         "registry.Person",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # the unique (record, valid_to) index serves lookups by record
         related_name="versions",
     )
     household = _past("registry.Household")

@@ -25,14 +25,18 @@ the edition with the run (determination.determine_edition(run=...)).
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Subquery
 from django.utils import timezone, translation
 
@@ -140,6 +144,7 @@ def start_run(*, by: User, period: str, force: bool = False, note: str = "") -> 
             "Memulai sebelum batas waktu memerlukan catatan alasan.",
             "Starting before the deadline needs a note with the reason.",
         )
+    expire_stale_runs(period)  # a dead worker's run must not block a new one
     with transaction.atomic():
         if Edition.objects.filter(period=period).exists():
             raise ProcessingError(
@@ -169,7 +174,121 @@ def start_run(*, by: User, period: str, force: bool = False, note: str = "") -> 
 def _enqueue(run_id: int) -> None:
     from terpadu.editions.tasks import run_processing as task
 
-    task.enqueue(run_id)
+    result = task.enqueue(run_id)
+    # Kept so expire_stale_runs can ask the task backend whether the task still lives.
+    ProcessingRun.objects.filter(pk=run_id).update(task_id=str(result.id)[:64])
+
+
+# --- stale runs ---------------------------------------------------------------------------
+# A worker that dies (killed, out of memory, machine restarted) leaves its run BERJALAN for
+# ever and blocks a new run of the period. `expire_stale_runs` marks such runs GAGAL; the
+# views call it before listing or showing runs and `start_run` before starting one. A run is
+# stale when
+# - (PostgreSQL) its worker claimed it but no longer holds the run's advisory lock: the
+#   worker's database session ended, so the worker is gone (exact, no waiting);
+# - its task is finished (failed, successful) or gone from the task backend while the run
+#   still says BERJALAN (backends that keep results, e.g. the database backend);
+# - nothing was heard from it (claim, progress) for TERPADU_PROCESSING_STALE_AFTER seconds
+#   (default 2 h): the fallback for every database and for a run that was never picked up.
+
+_LOCK_CLASS = 0x7E4D  # advisory-lock namespace of processing runs (PostgreSQL)
+DEFAULT_STALE_AFTER = dt.timedelta(hours=2)
+
+
+def stale_after() -> dt.timedelta:
+    """How long a BERJALAN run may stay silent before it counts as dead."""
+    seconds = getattr(settings, "TERPADU_PROCESSING_STALE_AFTER", None)
+    return dt.timedelta(seconds=seconds) if seconds else DEFAULT_STALE_AFTER
+
+
+@contextlib.contextmanager
+def _worker_lock(run_id: int) -> Iterator[None]:
+    """Hold the run's session-level advisory lock while the worker processes it (PostgreSQL;
+    elsewhere nothing). The server releases it when the worker's session ends, dead or not."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_CLASS, run_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_CLASS, run_id])
+
+
+def _worker_gone(run: ProcessingRun) -> bool:
+    """PostgreSQL: the run was claimed, yet nobody holds its lock (taken and let go at once)."""
+    if connection.vendor != "postgresql" or run.heartbeat_at is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_CLASS, run.pk])
+        free = cursor.fetchone()[0]
+        if free:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_CLASS, run.pk])
+    return bool(free)
+
+
+def _task_ended(run: ProcessingRun) -> bool:
+    """The task backend knows the run's task and says it is no longer queued or running."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks.exceptions import TaskResultDoesNotExist
+
+    from terpadu.editions.tasks import run_processing as task
+
+    if not run.task_id or not task.get_backend().supports_get_result:
+        return False
+    try:
+        status = task.get_result(run.task_id).status
+    except TaskResultDoesNotExist:
+        return True
+    return status in (TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL)
+
+
+def _stale_reason(run: ProcessingRun, now: dt.datetime) -> tuple[str, str] | None:
+    if _worker_gone(run):
+        return (
+            "Pekerja latar berhenti sebelum proses selesai.",
+            "The background worker stopped before the run finished.",
+        )
+    if _task_ended(run):
+        return (
+            "Tugas latar sudah berakhir tanpa menyelesaikan proses.",
+            "The background task ended without finishing the run.",
+        )
+    last = run.heartbeat_at or run.started_at
+    if last is not None and now - last > stale_after():
+        minutes = int(stale_after().total_seconds() // 60)
+        return (
+            f"Tidak ada kabar dari proses selama lebih dari {minutes} menit.",
+            f"No sign of life from the run for more than {minutes} minutes.",
+        )
+    return None
+
+
+def expire_stale_runs(period: str | None = None, *, pk: int | None = None) -> list[int]:
+    """Mark BERJALAN runs whose worker is gone as GAGAL (see above), optionally only those of
+    `period` or the run `pk`; returns their ids. One query when nothing is running."""
+    qs = ProcessingRun.objects.filter(state=RunState.BERJALAN)
+    if period is not None:
+        qs = qs.filter(period=period)
+    if pk is not None:
+        qs = qs.filter(pk=pk)
+    now = timezone.now()
+    expired: list[int] = []
+    for run in qs:
+        reason = _stale_reason(run, now)
+        if reason is None:
+            continue
+        message = f"{reason[0]} / {reason[1]}"
+        # Re-checked by the UPDATE: a worker that finished meanwhile keeps its state.
+        if ProcessingRun.objects.filter(pk=run.pk, state=RunState.BERJALAN).update(
+            state=RunState.GAGAL, error=message, finished_at=now
+        ):
+            _event(run, ProcessingRunEvent.Action.FAIL, None, message)
+            logger.warning("processing run %s marked failed: %s", run.pk, reason[1])
+            expired.append(run.pk)
+    return expired
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -177,24 +296,27 @@ def _enqueue(run_id: int) -> None:
 
 def run_processing(run: ProcessingRun) -> ProcessingRun:
     """Process `run` (see the module docstring); never raises: a failure marks it GAGAL."""
-    claimed = ProcessingRun.objects.filter(pk=run.pk, state=RunState.BERJALAN, progress_total=0)
-    if not claimed.exists():
-        return run
-    try:
-        _process(run)
-    except Exception as exc:
-        logger.exception("processing run %s failed", run.pk)
-        message = f"{type(exc).__name__}: {exc}"[:2000]
-        ProcessingRun.objects.filter(pk=run.pk).update(
-            state=RunState.GAGAL, error=message, finished_at=timezone.now()
-        )
-        _event(run, ProcessingRunEvent.Action.FAIL, None, message)
+    with _worker_lock(run.pk):
+        claimed = ProcessingRun.objects.filter(
+            pk=run.pk, state=RunState.BERJALAN, progress_total=0
+        ).update(heartbeat_at=timezone.now())
+        if not claimed:
+            return run
+        try:
+            _process(run)
+        except Exception as exc:
+            logger.exception("processing run %s failed", run.pk)
+            message = f"{type(exc).__name__}: {exc}"[:2000]
+            ProcessingRun.objects.filter(pk=run.pk).update(
+                state=RunState.GAGAL, error=message, finished_at=timezone.now()
+            )
+            _event(run, ProcessingRunEvent.Action.FAIL, None, message)
     run.refresh_from_db()
     return run
 
 
 def _set_progress(run: ProcessingRun, **fields: int) -> None:
-    ProcessingRun.objects.filter(pk=run.pk).update(**fields)
+    ProcessingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **fields)
 
 
 def _process(run: ProcessingRun) -> None:

@@ -230,7 +230,11 @@ class Sex(models.IntegerChoices):
 class PersonData(StatusFields):
     """The data columns of a person, shared with its edition versions (editions app)."""
 
-    id_dtks = models.CharField(_("ID DTKS"), max_length=40, blank=True, db_index=True)
+    # Not indexed: nothing looks a person up by ID DTKS (NIK and name are the keys people
+    # search by), and its two btrees (plain + varchar_pattern_ops) were the largest on the
+    # table: every non-HOT update of a person wrote an entry into each, on random pages,
+    # ≈ 30 % of the WAL of a monthly determination (bench_editions.py).
+    id_dtks = models.CharField(_("ID DTKS"), max_length=40, blank=True)
     region_code = models.CharField(_("kode wilayah"), max_length=10)
     codelist = models.CharField(
         _("versi daftar kode"), max_length=12, choices=Codelist.choices, default=DEFAULT_CODELIST

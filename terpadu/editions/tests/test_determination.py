@@ -148,6 +148,52 @@ def test_determination_applies_every_kind_and_freezes(world: dict[str, Any], cas
 
 
 @pytest.mark.django_db
+def test_registry_bulk_changed_is_sent_on_commit(
+    world: dict[str, Any], cast: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from terpadu.core.signals import registry_bulk_changed
+
+    heard: list[dict[str, Any]] = []
+
+    def listen(sender: Any, **kwargs: Any) -> None:
+        heard.append({"sender": sender, **{k: v for k, v in kwargs.items() if k != "signal"}})
+
+    def broken(sender: Any, **kwargs: Any) -> None:
+        raise RuntimeError("listener down")
+
+    registry_bulk_changed.connect(broken)  # logged, never raised: the edition is committed
+    registry_bulk_changed.connect(listen)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as failed:
+            world["fix"].payload = {"changes": {"nik": "12"}}  # refused: nothing queued
+            world["fix"].save()
+            with pytest.raises(DeterminationError):
+                determine(cast["pusat"], "2026-03")
+        assert failed == [] and heard == []
+        world["fix"].payload = {"changes": {"name": "Budi Koto Sutan"}}
+        world["fix"].save()
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            determine(cast["pusat"], "2026-03")
+            assert heard == []  # not before the commit
+        for callback in callbacks:
+            callback()
+    finally:
+        registry_bulk_changed.disconnect(listen)
+        registry_bulk_changed.disconnect(broken)
+    assert heard == [{"sender": Edition, "source": "edition", "ref": "2026-03", "region_code": ""}]
+
+
+@pytest.mark.django_db
+def test_timings_report_each_step(world: dict[str, Any], cast: Any) -> None:
+    timings: dict[str, dict[str, float]] = {}
+    determine(cast["pusat"], "2026-03", timings=timings)
+    for step in ("select", "plan", "update_person", "history", "new_households", "total"):
+        assert timings[step]["s"] >= 0
+    assert ("wal_mb" in timings["total"]) == (connection.vendor == "postgresql")
+    assert list(timings)[-1] == "commit"
+
+
+@pytest.mark.django_db
 def test_only_pusat_determines(world: dict[str, Any], cast: Any) -> None:
     with pytest.raises(PermissionDenied):
         determine(cast["admin_provinsi"], "2026-03")

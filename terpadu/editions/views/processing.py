@@ -42,6 +42,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
                 request, _("Proses nasional %(period)s dimulai.") % {"period": run.period}
             )
             return redirect("editions:run_detail", run.pk)
+    processing.expire_stale_runs()  # a dead worker's run shows as failed, not running
     runs = Paginator(
         ProcessingRun.objects.select_related("started_by").order_by("-started_at", "-pk"), 25
     ).get_page(request.GET.get("hal"))
@@ -56,7 +57,10 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 def _run_for_user(user: Any, pk: int) -> ProcessingRun:
     processing.ensure_pusat(user)
-    return get_object_or_404(ProcessingRun.objects.select_related("started_by"), pk=pk)
+    run = get_object_or_404(ProcessingRun.objects.select_related("started_by"), pk=pk)
+    if run.state == ProcessingRun.State.BERJALAN and processing.expire_stale_runs(pk=run.pk):
+        run.refresh_from_db()  # its worker is gone: show it failed, with the reason
+    return run
 
 
 def _filtered_results(run: ProcessingRun, form: ResultFilterForm) -> Any:
