@@ -8,9 +8,11 @@
 Not a test. PostgreSQL: a dedicated database `h_imports_bench` next to the one in the URL,
 dropped afterwards. SQLite: a temporary file. The files are generated once per
 (persons, seed) and cached in $TMPDIR/terpadu-bench-imports (xlsx with openpyxl write-only:
-slow to make, so it is kept). For each format: the dry run (`services.validate`) and the
-apply in direct mode (`services.apply`: validation again + one transaction), rows/s of each
-and end to end, and the process's peak RSS (getrusage). Then a naive baseline: per-row ORM
+slow to make, so it is kept). For each format: the dry run (`services.validate`, which
+stores its checked batches) and the apply in direct mode (`services.apply`: the stored dry
+run + the registry rules again, then one transaction through
+`records.create_households_precleaned`), rows/s of each and end to end, and the process's
+peak RSS (getrusage). Then a naive baseline: per-row ORM
 `save()` of a 20 k-row sample (household, family, person, membership, history row each),
 and the ratio. Appends JSON lines to bench/results/imports.jsonl.
 """
@@ -66,6 +68,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--naive", type=int, default=20_000, help="rows of the naive baseline")
     parser.add_argument("--no-apply", action="store_true", help="dry run only")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--mode",
+        choices=["direct", "proposal"],
+        default="direct",
+        help="direct: an admin's audited initial load; proposal: rows become usulan (the normal path)",
+    )
     return parser.parse_args()
 
 
@@ -149,14 +157,16 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_import(path: Path, region, user, *, apply: bool, batch_size: int) -> dict:  # type: ignore[no-untyped-def]
+def run_import(
+    path: Path, region, user, *, apply: bool, batch_size: int, mode: str = "direct"
+) -> dict:  # type: ignore[no-untyped-def]
     from terpadu.imports import services
     from terpadu.imports.models import JobStatus, Mode
 
     t0 = time.perf_counter()
     with open(path, "rb") as fh:
         job = services.create_job(
-            by=user, fileobj=fh, original_name=path.name, region=region, mode=Mode.DIRECT
+            by=user, fileobj=fh, original_name=path.name, region=region, mode=Mode(mode)
         )
     services.save_mapping(job, job.mapping, by=user)
     services.start_validation(job, by=user)
@@ -304,13 +314,14 @@ def main() -> None:
                 _reset_registry()
             print(f"{vendor} {fmt}: {path.name} ({path.stat().st_size / 1e6:.0f} MB)")
             result = run_import(path, region, user, apply=not args.no_apply,
-                                batch_size=args.batch_size)  # fmt: skip
+                                batch_size=args.batch_size, mode=args.mode)  # fmt: skip
             print(json.dumps(result, indent=1))
             record = {
                 "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "vendor": vendor,
                 "format": fmt,
                 "persons": args.persons,
+                "mode": args.mode,
                 **result,
             }
             if fmt == "csv" and args.naive and not args.no_apply:

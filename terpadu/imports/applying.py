@@ -1,17 +1,20 @@
 """Applying a validated file: new households and corrections, all or nothing.
 
-The caller (services.apply) runs the validation pass again first, spilling every checked
-batch to an Arrow IPC file in a temporary directory, then calls `apply_checked` inside ONE
-transaction. Rows are grouped into households (the file's household key, else one household
-per No KK); a household is written once all its rows have been read, in chunks of
-`FLUSH_HOUSEHOLDS` households:
+The caller (services.apply) hands over the checked batches — the stored dry run's Arrow IPC
+files when its fingerprint still matches (only the registry rules run again), else those of
+a fresh validation pass — and calls `apply_checked` inside ONE transaction. Rows are grouped
+into households (the file's household key, else one household per No KK); a household is
+written once all its rows have been read:
 
-* mode "direct": `records.create_households_bulk` (the registry's own cleaning again, then
-  COPY/bulk INSERT per table and the CREATE history rows) under one ChangeSet
-  (source="import", source_ref=job id); rows carrying ``ID_ART`` become UPDATEs through
+* mode "direct": the checked rows' columns (values already cleaned by the registry's rules
+  in the validation) go to `records.create_households_precleaned` — the rows
+  `create_households_bulk` would write, COPY/executemany per table, CREATE history rows —
+  under one ChangeSet (source="import", source_ref=job id), `WRITE_HOUSEHOLDS` households a
+  call; rows carrying ``ID_ART`` become UPDATEs through `records.clean_changes` +
   `records.write_rows_bulk` + `records.write_changes_bulk` in the same ChangeSet.
-* mode "proposal": `terpadu.proposals.bulk.create_bulk`: usulan baru per new household,
-  perbaikan per changed registry row, payloads built by proposals.creation itself.
+* mode "proposal": `terpadu.proposals.bulk.create_bulk`: usulan baru per new household
+  (bundles of `FLUSH_HOUSEHOLDS`), perbaikan per changed registry row, payloads built by
+  proposals.creation itself.
 
 Quarantine: households with any error row (and id rows with errors) are skipped whole and
 their original cells stored as `QuarantinedRow`. Cancelling is checked between batches and
@@ -43,7 +46,8 @@ from terpadu.registry.records import RecordIssue, RegistryError
 if TYPE_CHECKING:
     from terpadu.accounts.models import User
 
-FLUSH_HOUSEHOLDS = 2000
+FLUSH_HOUSEHOLDS = 2000  # proposal mode: households per create_bulk call
+WRITE_HOUSEHOLDS = 20_000  # direct mode: households per create_households_precleaned call
 FLUSH_CORRECTIONS = 5000
 
 
@@ -122,6 +126,11 @@ class Applier:
         self.plan = the_plan
         self.mode = job.mode
         self.pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.pending_frame: pl.DataFrame | None = None  # direct mode: rows of open households
+        self.sizes = pl.DataFrame(
+            {"hh_key": list(the_plan.hh_sizes), "_size": list(the_plan.hh_sizes.values())},
+            schema={"hh_key": pl.String, "_size": pl.UInt32},
+        )
         self.ready: list[list[dict[str, Any]]] = []
         self.corrections: list[dict[str, Any]] = []
         self.quarantine_rows: list[QuarantinedRow] = []
@@ -163,6 +172,11 @@ class Applier:
                 data = {h: v for h, v in zip(headers, row[1:], strict=True) if v is not None}
                 self.quarantine_rows.append(QuarantinedRow(job=self.job, row_no=row[0], data=data))
             frame = frame.filter(~pl.col(ROW).is_in(list(excluded)))
+        if self.mode == Mode.DIRECT:
+            new = frame.filter(pl.col("person_id").is_null()).select(cols)
+            frame = frame.filter(pl.col("person_id").is_not_null())
+            used += new.height
+            self._take_new(new)
         for row in frame.select(cols).iter_rows(named=True):
             used += 1
             if row["person_id"] is not None:
@@ -184,13 +198,78 @@ class Applier:
         self.ready += list(self.pending.values())
         self.pending.clear()
         self.flush_households()
+        if self.pending_frame is not None:
+            rest, self.pending_frame = self.pending_frame, None
+            self._write_new(rest)
         self.flush_corrections()
         if self.quarantine_rows:
             QuarantinedRow.objects.bulk_create(self.quarantine_rows, batch_size=2000)
             self.out.quarantined = len(self.quarantine_rows)
         return self.out
 
-    # --- new households ----------------------------------------------------------------------
+    # --- new households, direct mode: columns, no per-row Python ------------------------------
+
+    def _take_new(self, new: pl.DataFrame) -> None:
+        """Add the new rows of a batch; write the households whose rows are all read."""
+        pending = new if self.pending_frame is None else pl.concat([self.pending_frame, new])
+        counts = pending.group_by("hh_key").len().join(self.sizes, on="hh_key", how="left")
+        done = counts.filter(pl.col("len") >= pl.col("_size").fill_null(0)).get_column("hh_key")
+        complete = pending.filter(pl.col("hh_key").is_in(done.implode()))
+        self.pending_frame = pending.filter(~pl.col("hh_key").is_in(done.implode()))
+        if not complete.is_empty():
+            self._write_new(complete)
+
+    def precleaned(self, rows: pl.DataFrame) -> records.Precleaned:
+        """The checked rows (values cleaned by the dry run's registry rules) as the frames of
+        `records.create_households_precleaned`, grouped as `_bundle` groups them: one
+        household per `hh_key`, one family per No KK within it (in order of appearance),
+        members in family order; household values from the household's first row."""
+        hh, fam = records.HH, records.FAM
+        rows = rows.sort(ROW).with_columns(pl.col("kk_key").fill_null(""))
+        first = rows.group_by("hh_key", maintain_order=True).first()
+        first = first.with_row_index(hh).with_columns(pl.col(hh).cast(pl.Int64))
+        desa = pl.DataFrame(
+            {"region": list(self.ctx.desa), "region_id": list(self.ctx.desa.values())},
+            schema={"region": pl.String, "region_id": pl.Int64},
+        )
+        households = first.join(desa, on="region", how="left", maintain_order="left").select(
+            hh,
+            "region_id",
+            pl.col("region").alias("region_code"),
+            *[pl.col(k).alias(_field(k)) for k in self.household_keys],
+        )
+        rows = rows.join(first.select("hh_key", hh), on="hh_key", maintain_order="left")
+        families = (
+            rows.group_by(hh, "kk_key", maintain_order=True)
+            .agg(pl.col("no_kk").first())
+            .sort(hh, maintain_order=True)  # a household's families together, as in _bundle
+            .with_row_index(fam)
+            .with_columns(pl.col(fam).cast(pl.Int64))
+        )
+        persons = (
+            rows.join(families.select(hh, "kk_key", fam), on=[hh, "kk_key"], maintain_order="left")
+            .sort(hh, fam, ROW)
+            .select(
+                hh,
+                fam,
+                *[pl.col(k).alias(_field(k)) for k in self.person_keys],
+            )
+        )
+        return records.Precleaned(households, families.select(fam, hh, "no_kk"), persons)
+
+    def _write_new(self, rows: pl.DataFrame) -> None:
+        keys = rows.get_column("hh_key").unique(maintain_order=True)
+        for start in range(0, keys.len(), WRITE_HOUSEHOLDS):
+            chunk = rows.filter(
+                pl.col("hh_key").is_in(keys.slice(start, WRITE_HOUSEHOLDS).implode())
+            )
+            n_hh, _, n_persons = records.create_households_precleaned(
+                self.out.changeset, self.precleaned(chunk)
+            )
+            self.out.households += n_hh
+            self.out.persons_new += n_persons
+
+    # --- new households, proposal mode ------------------------------------------------------
 
     def _bundle(self, rows: list[dict[str, Any]]) -> tuple[Region, dict, list[dict], list[int]]:
         first = rows[0]

@@ -670,9 +670,7 @@ def check_batch(ctx: Context, frame: pl.DataFrame) -> Checked:
             else pl.lit(False)
         ).alias("is_head"),
     )
-    slim = frame.select(
-        ROW, "person_id", "row_version", "nik", "kk_key", "hh_key", "region", "is_head"
-    )
+    slim = frame.select(SLIM_COLUMNS)
     ctx.slim.append(slim)
     return Checked(frame, findings)
 
@@ -976,6 +974,14 @@ class Result:
     warning_rows: set[int]
     slim: pl.DataFrame
     current: dict[int, Any]
+    # The findings of `registry_checks` (the last ones in `findings`): the only ones that
+    # depend on the registry's state, so the only ones the apply redoes (see rerun_registry).
+    registry_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def file_findings(self) -> list[Finding]:
+        """The findings that depend only on the file, the mapping and the scope."""
+        return self.findings[: len(self.findings) - len(self.registry_findings)]
 
 
 def run(
@@ -1014,11 +1020,67 @@ def run(
             on_batch(checked)
     slim, found = cross_row(ctx)
     emit(found)
-    found, current = registry_checks(ctx, slim)
-    emit(found)
+    registry_found, current = registry_checks(ctx, slim)
+    emit(registry_found)
+    return _result(ctx.rows_read, findings, slim, current, registry_found)
+
+
+def _result(
+    rows: int,
+    findings: list[Finding],
+    slim: pl.DataFrame,
+    current: dict[int, Any],
+    registry_found: list[Finding],
+) -> Result:
     error_rows = {f.row_no for f in findings if f.severity == ERROR}
     warning_rows = {f.row_no for f in findings if f.severity == WARNING} - error_rows
-    return Result(ctx.rows_read, findings, error_rows, warning_rows, slim, current)
+    return Result(rows, findings, error_rows, warning_rows, slim, current, registry_found)
+
+
+SLIM_COLUMNS = (ROW, "person_id", "row_version", "nik", "kk_key", "hh_key", "region", "is_head")
+
+
+def rerun_registry(
+    ctx: Context,
+    rows_total: int,
+    file_findings: list[Finding],
+    slim: pl.DataFrame,
+    *,
+    sink: Callable[[list[Finding]], None] | None = None,
+) -> Result:
+    """The result of a full pass from a stored dry run: its file findings (row and cross-row
+    rules, which depend only on the file, the mapping and the scope) plus the registry rules
+    run again now (NIK active elsewhere, unknown ids, changed since the export)."""
+    ctx.rows_read = rows_total
+    registry_found, current = registry_checks(ctx, slim)
+    findings = [*file_findings, *registry_found]
+    if sink is not None:
+        sink(findings)
+    return _result(rows_total, findings, slim, current, registry_found)
+
+
+_FINDING_SCHEMA = {
+    "row_no": pl.Int64,
+    "column": pl.String,
+    "value": pl.String,
+    "rule": pl.String,
+    "severity": pl.String,
+    "message_id": pl.String,
+    "message_en": pl.String,
+}
+
+
+def findings_frame(findings: Sequence[Finding]) -> pl.DataFrame:
+    """Findings as a frame (stored with a dry run)."""
+    return pl.DataFrame(
+        {name: [getattr(f, name) for f in findings] for name in _FINDING_SCHEMA},
+        schema=_FINDING_SCHEMA,
+    )
+
+
+def findings_of(frame: pl.DataFrame) -> list[Finding]:
+    """The findings of `findings_frame`."""
+    return [Finding(*row) for row in frame.select(list(_FINDING_SCHEMA)).iter_rows()]
 
 
 def summarise(findings: Iterable[Finding], *, first: int = FIRST_ROWS) -> list[dict[str, Any]]:
@@ -1060,6 +1122,7 @@ __all__ = [
     "Result",
     "check_batch",
     "nik_fast_ok",
+    "rerun_registry",
     "run",
     "summarise",
     "text_fast_ok",

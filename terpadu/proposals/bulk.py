@@ -20,7 +20,7 @@ from terpadu.proposals import creation
 from terpadu.proposals.models import Kind, Proposal, ProposalEvent, Status
 from terpadu.regions.models import Region
 from terpadu.registry.models import Household
-from terpadu.registry.records import RecordIssue, RegistryError
+from terpadu.registry.records import RecordIssue, RegistryError, insert_rows_bulk
 
 if TYPE_CHECKING:
     from terpadu.accounts.models import User
@@ -144,8 +144,10 @@ def create_bulk(
         )
     if issues:
         raise creation.ProposalError(issues)
-    created = Proposal.objects.bulk_create(objs, batch_size=batch_size)
-    ProposalEvent.objects.bulk_create(
+    # COPY on PostgreSQL, one executemany on SQLite (Django's bulk INSERT builds SQL per row).
+    created = insert_rows_bulk(Proposal, objs, batch_size=batch_size)
+    insert_rows_bulk(
+        ProposalEvent,
         [
             ProposalEvent(
                 proposal=p,

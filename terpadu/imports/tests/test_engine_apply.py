@@ -125,8 +125,8 @@ def test_errors_refuse_the_apply_unless_quarantined(admin, regions, tmp_path) ->
 def test_failure_mid_apply_rolls_everything_back(admin, regions, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     job = validated(admin, regions["1371"], write_csv(tmp_path / "f.csv", households(6)),
                     mode="direct")  # fmt: skip
-    monkeypatch.setattr(applying, "FLUSH_HOUSEHOLDS", 2)  # several writes inside the transaction
-    real = records.create_households_bulk
+    monkeypatch.setattr(applying, "WRITE_HOUSEHOLDS", 2)  # several writes inside the transaction
+    real = records.create_households_precleaned
     calls = {"n": 0}
 
     def flaky(changeset, bundles, **kw):  # type: ignore[no-untyped-def]
@@ -140,7 +140,7 @@ def test_failure_mid_apply_rolls_everything_back(admin, regions, tmp_path, monke
             )  # fmt: skip
         return real(changeset, bundles, **kw)
 
-    monkeypatch.setattr(records, "create_households_bulk", flaky)
+    monkeypatch.setattr(records, "create_households_precleaned", flaky)
     job = applied(admin, job)
     assert calls["n"] >= 2
     assert job.status == JobStatus.FAILED and job.error_id
@@ -201,7 +201,7 @@ def test_cancel_rolls_back(admin, regions, tmp_path, monkeypatch) -> None:  # ty
             services.request_cancel(job, by=admin)
         return out
 
-    monkeypatch.setattr(applying, "FLUSH_HOUSEHOLDS", 1)
+    monkeypatch.setattr(applying, "WRITE_HOUSEHOLDS", 1)
     monkeypatch.setattr(applying.Applier, "feed", feed_then_cancel)
     job = services.apply(job, batch_size=3)
     assert job.status == JobStatus.CANCELLED
