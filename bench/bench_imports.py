@@ -72,7 +72,7 @@ def parse_args() -> argparse.Namespace:
         "--mode",
         choices=["direct", "proposal"],
         default="direct",
-        help="direct: an admin's audited initial load; proposal: rows become usulan (the normal path)",
+        help="direct: an admin's audited initial load; proposal: rows become usulan",
     )
     return parser.parse_args()
 
