@@ -36,11 +36,17 @@ from django.utils import timezone
 from terpadu.imports import layout
 from terpadu.imports.models import ImportJob, Mode, QuarantinedRow
 from terpadu.imports.reading import ROW
-from terpadu.imports.validation import HOUSEHOLD_KEYS, PERSON_KEYS, Context
+from terpadu.imports.validation import (
+    HOUSEHOLD_KEYS,
+    PERSON_KEYS,
+    PROGRAMME_KEYS,
+    Context,
+    flag_value,
+)
 from terpadu.proposals import bulk
 from terpadu.regions.models import Region
 from terpadu.registry import records
-from terpadu.registry.models import Change, ChangeSet, Family, Household, Person
+from terpadu.registry.models import Change, ChangeSet, Family, Household, Person, Program
 from terpadu.registry.records import RecordIssue, RegistryError
 
 if TYPE_CHECKING:
@@ -49,6 +55,41 @@ if TYPE_CHECKING:
 FLUSH_HOUSEHOLDS = 2000  # proposal mode: households per create_bulk call
 WRITE_HOUSEHOLDS = 20_000  # direct mode: households per create_households_precleaned call
 FLUSH_CORRECTIONS = 5000
+
+# Programme flag column → catalogue codes to look for, first found wins (the catalogue seeds
+# PKH, BPNT, PBI-JK, PIP, BLT-DD; some regions call BPNT "SEMBAKO").
+PROGRAMME_CODES: dict[str, tuple[str, ...]] = {
+    "prog_pkh": ("PKH",),
+    "prog_bpnt": ("BPNT", "SEMBAKO"),
+    "prog_pbi": ("PBI-JK", "PBI"),
+    "prog_blt": ("BLT-DD", "BLT"),
+    "prog_pip": ("PIP", "KIP"),
+}
+
+
+def programmes_of(keys: list[str]) -> dict[str, tuple[int, str]]:
+    """{flag key: (Program id, target)} of the mapped flag columns `keys`; RegistryError when
+    the catalogue lacks one of them (a flag is never dropped silently)."""
+    wanted = {code for key in keys for code in PROGRAMME_CODES[key]}
+    found = {p.code: p for p in Program.objects.filter(code__in=wanted)}
+    out: dict[str, tuple[int, str]] = {}
+    for key in keys:
+        program = next((found[c] for c in PROGRAMME_CODES[key] if c in found), None)
+        if program is None:
+            code = PROGRAMME_CODES[key][0]
+            raise RegistryError(
+                [
+                    RecordIssue(
+                        key,
+                        "program_tidak_dikenal",
+                        "error",
+                        f"Program {code} tidak ada di katalog program.",
+                        f"Programme {code} is not in the programme catalogue.",
+                    )
+                ]
+            )
+        out[key] = (program.pk, program.target)
+    return out
 
 
 class Cancelled(Exception):
@@ -140,7 +181,11 @@ class Applier:
         self.person_keys = [k for k in PERSON_KEYS if ctx.has(k)]
         self.household_keys = [k for k in HOUSEHOLD_KEYS if ctx.has(k)]
         self.reason = f"Impor berkas #{job.pk}: {job.original_name}"[:500]
+        # Programme flags open memberships in direct mode (new households); proposals carry
+        # no programme data (the determination of an usulan baru does not take any).
+        self.programmes: dict[str, tuple[int, str]] = {}
         if self.mode == Mode.DIRECT:
+            self.programmes = programmes_of([k for k in PROGRAMME_KEYS if ctx.has(k)])
             self.out.changeset = records.open_changeset(
                 by=by, reason=self.reason, source=ChangeSet.Source.IMPORT, source_ref=str(job.pk)
             )
@@ -164,7 +209,9 @@ class Applier:
             "no_kk",
             *[k for k in self.person_keys if k != "nik"],
             *self.household_keys,
+            *self.programmes,
         ]
+        frame = self._with_flags(frame)
         cols = [c for c in dict.fromkeys(wanted) if c in frame.columns]
         if excluded:
             bad = frame.filter(pl.col(ROW).is_in(list(excluded)))
@@ -193,6 +240,21 @@ class Applier:
             self.flush_corrections()
         self.out.rows_applied += used
         return used
+
+    def _with_flags(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Add a Boolean column per mapped programme flag (key ``prog_…``), from the raw cell
+        by `validation.flag_value` once per distinct value (unreadable → null = no)."""
+        exprs = []
+        for key in self.programmes:
+            raw = self.ctx.columns[key]
+            values = frame.get_column(raw).drop_nulls().unique().to_list()
+            mapping = {v: flag_value(v) for v in values}
+            exprs.append(
+                pl.col(raw)
+                .replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+                .alias(key)
+            )
+        return frame.with_columns(exprs) if exprs else frame
 
     def finish(self) -> Outcome:
         self.ready += list(self.pending.values())
@@ -253,9 +315,16 @@ class Applier:
                 hh,
                 fam,
                 *[pl.col(k).alias(_field(k)) for k in self.person_keys],
+                *[pl.col(k).alias(f"_prog_{pid}") for k, (pid, _) in self.programmes.items()],
             )
         )
-        return records.Precleaned(households, families.select(fam, hh, "no_kk"), persons)
+        return records.Precleaned(
+            households,
+            families.select(fam, hh, "no_kk"),
+            persons,
+            programmes={pid: target for pid, target in self.programmes.values()},
+            programme_source=f"impor #{self.job.pk}",
+        )
 
     def _write_new(self, rows: pl.DataFrame) -> None:
         keys = rows.get_column("hh_key").unique(maintain_order=True)
@@ -318,6 +387,7 @@ class Applier:
                         household_fields=hh,
                         rows=rows,
                         key=f"baris {rows[0]}",
+                        precleaned=True,  # typed values the dry run's field cleaning accepted
                     )
                     for region, hh, fams, rows in bundles
                 ],

@@ -19,6 +19,7 @@ apply) or, on SQLite during apply, a marker file.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -40,6 +41,7 @@ from terpadu.accounts.access import Action, can, in_scope
 from terpadu.core.signals import registry_bulk_changed
 from terpadu.imports import applying, mapping, validation
 from terpadu.imports.models import (
+    RUNNING_STATUSES,
     ImportIssue,
     ImportJob,
     JobStatus,
@@ -360,6 +362,74 @@ def _drop_store(job: ImportJob) -> None:
     shutil.rmtree(_store_dir(job), ignore_errors=True)
 
 
+def checked_ttl_days() -> int:
+    """Days a checked dry run (and the upload of a failed/cancelled/duplicate job) is kept:
+    ``TERPADU_IMPORT_CHECKED_TTL_DAYS``, default 7."""
+    return int(getattr(settings, "TERPADU_IMPORT_CHECKED_TTL_DAYS", 7))
+
+
+# Statuses whose upload is no longer needed once they are older than the TTL.
+_PURGEABLE_UPLOADS = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.DUPLICATE)
+
+
+def purge(*, now: dt.datetime | None = None, ttl_days: int | None = None) -> dict[str, int]:
+    """Delete what an import no longer needs (it holds NIKs): checked dry-run stores of
+    jobs that are gone, cancelled or applied, and of any job not running whose store is
+    older than the TTL; the uploads of failed, cancelled and duplicate jobs older than the
+    TTL (the job rows and their issues stay). Returns {"stores": n, "uploads": n}."""
+    now = now or timezone.now()
+    ttl = dt.timedelta(days=checked_ttl_days() if ttl_days is None else ttl_days)
+    cutoff = now - ttl
+    root = Path(settings.MEDIA_ROOT) / "imports" / "checked"
+    folders = {int(p.name): p for p in root.glob("*") if p.is_dir() and p.name.isdigit()}
+    statuses = {
+        pk: (status, created)
+        for pk, status, created in ImportJob.objects.filter(pk__in=list(folders)).values_list(
+            "pk", "status", "created_at"
+        )
+    }
+    stores = 0
+    for pk, folder in folders.items():
+        status, created = statuses.get(pk, (None, now))
+        if status in RUNNING_STATUSES:
+            continue
+        if status in _PURGEABLE_UPLOADS and created < cutoff:  # its upload goes too
+            shutil.rmtree(folder, ignore_errors=True)
+            stores += 1
+            continue
+        try:
+            mtime = dt.datetime.fromtimestamp(folder.stat().st_mtime, tz=dt.UTC)
+        except OSError:
+            continue
+        if status in (None, JobStatus.CANCELLED, JobStatus.APPLIED) or mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            stores += 1
+    uploads = 0
+    old = ImportJob.objects.filter(status__in=_PURGEABLE_UPLOADS, created_at__lt=cutoff).exclude(
+        file=""
+    )
+    for job in old.only("pk", "file"):
+        with contextlib.suppress(OSError):
+            job.file.storage.delete(job.file.name)
+        uploads += 1
+    if uploads:
+        old.update(file="")
+    return {"stores": stores, "uploads": uploads}
+
+
+def _drop_superseded(job: ImportJob) -> None:
+    """A new dry run supersedes the stores of earlier, idle jobs of the same file in the
+    same region (re-uploads)."""
+    earlier = (
+        ImportJob.objects.filter(sha256=job.sha256, region_code=job.region_code, pk__lt=job.pk)
+        .exclude(status__in=RUNNING_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    root = Path(settings.MEDIA_ROOT) / "imports" / "checked"
+    for pk in earlier:
+        shutil.rmtree(root / str(pk), ignore_errors=True)
+
+
 def _save_store(
     job: ImportJob, ctx: validation.Context, user: User | None, result: validation.Result
 ) -> None:
@@ -574,6 +644,11 @@ def validate(
         rows_validated=0,
     )
     _drop_store(job)
+    try:  # opportunistic clean-up; never in the way of the dry run
+        purge()
+        _drop_superseded(job)
+    except Exception:
+        logger.exception("import purge failed")
     store = _store_dir(job)
     store.mkdir(parents=True, exist_ok=True)
     try:
@@ -588,6 +663,7 @@ def validate(
         )
         _save_store(job, ctx, job.created_by, result)
     except applying.Cancelled:
+        _drop_store(job)
         _set(job, status=JobStatus.CANCELLED, finished_at=timezone.now())
         return job
     except Exception as exc:
@@ -710,6 +786,7 @@ def apply(
                 )
             )
     except applying.Cancelled:
+        _drop_store(job)
         _set(job, status=JobStatus.CANCELLED, finished_at=timezone.now(), rows_applied=0)
         return job
     except Exception as exc:
@@ -779,6 +856,7 @@ def request_cancel(job: ImportJob, *, by: User) -> ImportJob:
         _set(job, cancel_requested=True)
     elif job.status in (JobStatus.UPLOADED, JobStatus.MAPPED, JobStatus.VALIDATED):
         _set(job, status=JobStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now())
+        _drop_store(job)
     return job
 
 
@@ -843,6 +921,10 @@ def write_error_report(job: ImportJob, out: BinaryIO) -> None:
     """xlsx of the original rows that have issues plus BARIS, KESALAHAN and ERROR columns."""
     from terpadu.imports.reports import write_error_report as write
 
+    if not job.file:  # purged (see `purge`): the original rows are gone
+        from django.http import Http404
+
+        raise Http404
     write(job, out)
 
 

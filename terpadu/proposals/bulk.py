@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from terpadu.proposals import creation
 from terpadu.proposals.models import Kind, Proposal, ProposalEvent, Status
 from terpadu.regions.models import Region
+from terpadu.registry import records
 from terpadu.registry.models import Household
 from terpadu.registry.records import RecordIssue, RegistryError, insert_rows_bulk
 
@@ -35,6 +36,9 @@ class NewHousehold:
     household_fields: Mapping[str, Any] = field(default_factory=dict)
     rows: Sequence[int] = ()
     key: str = ""
+    # The values already passed the registry's field cleaning (an import's dry run, typed
+    # values): the payload is built without cleaning them again (see `new_household_payload`).
+    precleaned: bool = False
 
 
 @dataclass
@@ -59,6 +63,33 @@ def _source(source: Mapping[str, Any] | None, rows: Sequence[int]) -> dict[str, 
     return out
 
 
+def new_household_payload(
+    region: Region,
+    household_fields: Mapping[str, Any],
+    families: Sequence[Mapping[str, Any]],
+    *,
+    precleaned: bool = False,
+) -> tuple[dict[str, Any], str]:
+    """The payload and summary of `creation._new_household_payload`; with `precleaned` (the
+    typed values the registry's field cleaning already accepted) the bundle rules run without
+    cleaning every field again: the same payload and warnings (proved by
+    imports/tests/test_engine_precleaned_payload.py, warning cases included)."""
+    if not precleaned:
+        return creation._new_household_payload(region, household_fields, families)
+    issues = records.validate_household_bundle(region, families, household_fields, precleaned=True)
+    if any(i.severity == "error" for i in issues):
+        raise creation.ProposalError(issues)
+    fams = creation._json_bundle(list(families))
+    payload = {
+        "household_fields": creation._json_bundle(dict(household_fields)),
+        "families": fams,
+        "warnings": [creation._issue_dict(i) for i in issues],
+    }
+    n = sum(len(f.get("members") or []) for f in fams)
+    summary = f"Ruta baru: {creation._head_name(fams) or '-'} ({n} ART)"
+    return payload, summary
+
+
 def create_bulk(
     *,
     by: User,
@@ -79,8 +110,8 @@ def create_bulk(
     actor_role = by.role or ("superuser" if by.is_superuser else "")
     for item in new_households:
         try:
-            payload, summary = creation._new_household_payload(
-                item.region, item.household_fields, item.families
+            payload, summary = new_household_payload(
+                item.region, item.household_fields, item.families, precleaned=item.precleaned
             )
         except RegistryError as exc:
             prefix = item.key or f"rows {list(item.rows)[:3]}"

@@ -43,6 +43,7 @@ from terpadu.registry.models import (
     NonaktifReason,
     Person,
     PersonPPKS,
+    Program,
     ProgramMembership,
     RecordStatus,
 )
@@ -271,6 +272,13 @@ def _clean_fields(
     return cleaned, issues
 
 
+def _keep_fields(
+    model: type[models.Model], data: Mapping[str, Any], *, allowed: frozenset[str], path: str
+) -> tuple[dict[str, Any], list[RecordIssue]]:
+    """`_clean_fields` for values it has already accepted: a copy, no issues."""
+    return dict(data), []
+
+
 def _check_person_ids(
     values: dict[str, Any], *, path: str, sex: int | None, birth_date: dt.date | None
 ) -> list[RecordIssue]:
@@ -345,15 +353,22 @@ _Bundle = tuple[
 
 
 def _clean_bundle(
-    families: Sequence[Mapping[str, Any]], household_fields: Mapping[str, Any] | None
+    families: Sequence[Mapping[str, Any]],
+    household_fields: Mapping[str, Any] | None,
+    *,
+    precleaned: bool = False,
 ) -> _Bundle:
     """Clean a household bundle: (household values, [(family values, [member values])], issues).
 
     The one copy of the household/family/member rules, shared by `create_household` and
     `validate_household_bundle` (a proposal checks its bundle months before it is applied).
+    `precleaned`: the values already passed `_clean_fields` (typed, e.g. an import's dry
+    run), so that step — which only ever reports errors — is skipped; the id checks and the
+    bundle rules (and their warnings) run as always.
     """
+    clean_fields = _keep_fields if precleaned else _clean_fields
     issues: list[RecordIssue] = []
-    hh_values, found = _clean_fields(
+    hh_values, found = clean_fields(
         Household, household_fields or {}, allowed=HOUSEHOLD_CREATE_FIELDS, path="household"
     )
     issues += found
@@ -374,7 +389,7 @@ def _clean_bundle(
         f_path = f"families[{f_idx}]"
         fam_data = {k: v for k, v in fam.items() if k != "members"}
         fam_data.setdefault("nuk", f_idx + 1)
-        fam_values, found = _clean_fields(
+        fam_values, found = clean_fields(
             Family, fam_data, allowed=FAMILY_CREATE_FIELDS, path=f_path
         )
         issues += found + _check_kk(fam_values, path=f_path)
@@ -392,7 +407,7 @@ def _clean_bundle(
         heads = 0
         for m_idx, member in enumerate(members):
             m_path = f"{f_path}.members[{m_idx}]"
-            values, found = _clean_fields(Person, member, allowed=PERSON_CREATE_FIELDS, path=m_path)
+            values, found = clean_fields(Person, member, allowed=PERSON_CREATE_FIELDS, path=m_path)
             issues += found
             issues += _check_person_ids(
                 values, path=m_path, sex=values.get("sex"), birth_date=values.get("birth_date")
@@ -440,6 +455,8 @@ def validate_household_bundle(
     region: Region,
     families: Sequence[Mapping[str, Any]],
     household_fields: Mapping[str, Any] | None = None,
+    *,
+    precleaned: bool = False,
 ) -> list[RecordIssue]:
     """Every issue (errors and warnings) `create_household` would find, writing nothing.
 
@@ -450,7 +467,7 @@ def validate_household_bundle(
     issues: list[RecordIssue] = []
     if region.level != Level.DESA or region.valid_to is not None:
         issues.append(_region_not_desa("region"))
-    return issues + _clean_bundle(families, household_fields)[2]
+    return issues + _clean_bundle(families, household_fields, precleaned=precleaned)[2]
 
 
 def create_household(
@@ -1422,6 +1439,12 @@ class Precleaned:
     households: Any  # pl.DataFrame
     families: Any
     persons: Any
+    # Programme memberships to open (from today, status aktif): {Program id: Program.target};
+    # `persons` then carries a Boolean column ``_prog_<id>`` per programme. A person-target
+    # programme goes to each person flagged True, a family-target one to each family with
+    # at least one member flagged True. `programme_source` fills ProgramMembership.source.
+    programmes: Mapping[int, str] | None = None
+    programme_source: str = ""
 
 
 def precleaned_from_bundles(bundles: Sequence[HouseholdBundle]) -> Precleaned:
@@ -1706,6 +1729,14 @@ def create_households_precleaned(
         pl.lit(today).alias("valid_from"),
     )
     _write_frame(FamilyMembership, _full_rows(FamilyMembership, memberships, now=now, ids=False))
+    programmes = _programme_rows(data, persons, today)
+    if programmes.height:
+        programmes = programmes.with_columns(
+            pl.Series("id", _reserve_ids(ProgramMembership, programmes.height), dtype=pl.Int64)
+        )
+        _write_frame(
+            ProgramMembership, _full_rows(ProgramMembership, programmes, now=now, ids=True)
+        )
     # History in (entity, entity_id) order, as write_changes_bulk writes it.
     create = Change.Action.CREATE.value
     history = pl.concat(
@@ -1719,7 +1750,9 @@ def create_households_precleaned(
                 ("family", families),
                 ("household", households),
                 ("person", persons),
+                ("programmembership", programmes),
             )
+            if frame.height or entity != "programmembership"
         ]
     ).with_columns(
         pl.lit(changeset.pk, dtype=pl.Int64).alias("changeset_id"),
@@ -1728,3 +1761,47 @@ def create_households_precleaned(
     )
     _write_frame(Change, _full_rows(Change, history, now=now, ids=False))
     return households.height, families.height, persons.height
+
+
+def _programme_rows(data: Precleaned, persons: Any, today: dt.date) -> Any:
+    """The ProgramMembership rows `data.programmes` asks for (see `Precleaned`), as a frame
+    of model columns (``program_id``, ``person_id``/``family_id``, ``region_code``, period,
+    status, source) in (programme, person/family) order; empty without programmes."""
+    import polars as pl
+
+    schema = {
+        "program_id": pl.Int64,
+        "person_id": pl.Int64,
+        "family_id": pl.Int64,
+        "region_code": pl.String,
+    }
+    parts = []
+    for program_id, target in (data.programmes or {}).items():
+        flag = f"_prog_{program_id}"
+        if flag not in persons.columns:
+            continue
+        flagged = persons.filter(pl.col(flag).fill_null(False))
+        if target == Program.Target.PERSON:
+            rows = flagged.select(
+                pl.col("id").alias("person_id"),
+                pl.lit(None, dtype=pl.Int64).alias("family_id"),
+                "region_code",
+            )
+        else:
+            rows = (
+                flagged.group_by("family_id", maintain_order=True)
+                .agg(pl.col("region_code").first())
+                .select(pl.lit(None, dtype=pl.Int64).alias("person_id"), "family_id", "region_code")
+            )
+        parts.append(rows.select(pl.lit(program_id, dtype=pl.Int64).alias("program_id"), pl.all()))
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return (
+        pl.concat([p.cast(schema) for p in parts])
+        .sort("program_id", "person_id", "family_id", nulls_last=True)
+        .with_columns(
+            pl.lit(today).alias("period_from"),
+            pl.lit(ProgramMembership.Status.AKTIF.value).alias("status"),
+            pl.lit(data.programme_source[:40]).alias("source"),
+        )
+    )
