@@ -109,13 +109,34 @@ RULES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# Headings of the identifier checks of lib/nik.py ("nik.<code>" / "kk.<code>"); the per-row
+# messages come from lib/nik.py itself.
+ID_RULES: dict[str, tuple[str, str]] = {
+    "empty": ("kosong", "empty"),
+    "excel_scientific": ("rusak oleh notasi ilmiah Excel", "mangled by Excel scientific notation"),
+    "excel_decimal": ("tersimpan sebagai angka desimal", "stored as a decimal number"),
+    "not_digits": ("bukan angka", "not digits"),
+    "length": ("panjang bukan 16 digit", "not 16 digits long"),
+    "serial": ("nomor urut 0000", "serial number 0000"),
+    "province": ("kode provinsi tidak ada", "no such province code"),
+    "region_unknown": ("kode wilayah tidak dikenal", "unknown region code"),
+    "day": ("tanggal lahir tidak valid", "invalid birth day"),
+    "month": ("bulan tidak valid", "invalid month"),
+    "date": ("tanggal tidak ada di kalender", "date not in the calendar"),
+    "future_date": ("tanggal di masa depan", "date in the future"),
+    "sex_mismatch": ("tidak cocok dengan jenis kelamin", "does not match the sex"),
+    "birth_date_mismatch": ("tidak cocok dengan tanggal lahir", "does not match the birth date"),
+}
+
+
 def rule_title(code: str) -> tuple[str, str, str]:
     """(severity, title id, title en) of a rule; NIK/No KK rules are "nik.<code>"."""
     if code in RULES:
         return RULES[code]
     kind, _, sub = code.partition(".")
     label = "NIK" if kind == "nik" else "No KK"
-    return (ERROR, f"{label}: {sub}", f"{label}: {sub}")
+    title_id, title_en = ID_RULES.get(sub, (sub, sub))
+    return (ERROR, f"{label}: {title_id}", f"{label}: {title_en}")
 
 
 @dataclass(frozen=True)
