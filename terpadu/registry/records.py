@@ -1198,6 +1198,40 @@ def sync_memberships_bulk(person_ids: Sequence[int]) -> None:
         )
 
 
+def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
+    """`n` new ids of `model`: from its sequence (PostgreSQL), or after its highest id and
+    AUTOINCREMENT counter under the write lock the transaction holds (SQLite)."""
+    meta = model._meta
+    if n == 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Usually one contiguous run (no other session drew meanwhile): then only its
+            # ends travel back, not n rows; else the ids themselves.
+            cursor.execute(
+                "SELECT min(v), max(v) FROM ("
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v "
+                "FROM generate_series(1, %s)) AS s",
+                [meta.db_table, meta.pk.column, n],
+            )
+            low, high = cursor.fetchone()
+            if high - low + 1 == n:
+                return list(range(low, high + 1))
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, n],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        q = connection.ops.quote_name
+        cursor.execute(
+            f"SELECT MAX(COALESCE((SELECT MAX({q(meta.pk.column)}) FROM {q(meta.db_table)}), 0), "  # noqa: S608
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+            [meta.db_table],
+        )
+        top = cursor.fetchone()[0]
+    return list(range(top + 1, top + n + 1))
+
+
 def insert_rows_bulk(
     model: type[models.Model], objs: list[models.Model], *, batch_size: int = 2000
 ) -> list[models.Model]:
@@ -1215,12 +1249,7 @@ def insert_rows_bulk(
     if connection.vendor != "postgresql" or not objs:
         return model.objects.bulk_create(objs, batch_size=batch_size)
     meta = model._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+    ids = _reserve_ids(model, len(objs))
     now = timezone.now()
     fields = meta.concrete_fields
     for obj, pk in zip(objs, ids, strict=True):
@@ -1246,32 +1275,21 @@ def insert_rows_bulk(
     return objs
 
 
-def _insert_rows_sqlite(
-    model: type[models.Model], objs: list[models.Model], *, ids: bool = True
-) -> list[models.Model]:
+def _insert_rows_sqlite(model: type[models.Model], objs: list[models.Model]) -> list[models.Model]:
     """SQLite branch of `insert_rows_bulk` (added for imports): Django's bulk INSERT builds
     its SQL per row and field (≈ 100 µs a Person row, 20 rows a statement under SQLite's 999
     parameters); here the values are prepared as in the PostgreSQL branch and written by one
-    ``executemany``. With `ids`, ids continue after the table's highest id and its
-    AUTOINCREMENT counter (one SELECT), reserved by the write lock SQLite holds for the
-    transaction; without, SQLite assigns them (history rows nobody reads back).
+    ``executemany``; the ids come from `_reserve_ids`.
     """
     meta = model._meta
     q = connection.ops.quote_name
     table = q(meta.db_table)
-    fields = [f for f in meta.concrete_fields if ids or not f.primary_key]
+    fields = meta.concrete_fields
     outer = transaction.atomic() if not connection.in_atomic_block else contextlib.nullcontext()
     with outer, connection.cursor() as cursor:
         now = timezone.now()
-        if ids:
-            cursor.execute(
-                f"SELECT MAX(COALESCE((SELECT MAX({q(meta.pk.column)}) FROM {table}), 0), "  # noqa: S608
-                "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
-                [meta.db_table],
-            )
-            top = cursor.fetchone()[0]
-            for offset, obj in enumerate(objs, start=1):
-                obj.pk = top + offset
+        for obj, pk in zip(objs, _reserve_ids(model, len(objs)), strict=True):
+            obj.pk = pk
         for obj in objs:
             obj._state.adding, obj._state.db = False, connection.alias
             for f in fields:
@@ -1501,40 +1519,6 @@ def _polars_type(model: type[models.Model], name: str) -> Any:
     if isinstance(field, models.IntegerField | models.BigAutoField | models.AutoField):
         return pl.Int64
     return pl.String
-
-
-def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
-    """`n` new ids of `model`: from its sequence (PostgreSQL), or after its highest id and
-    AUTOINCREMENT counter under the write lock the transaction holds (SQLite)."""
-    meta = model._meta
-    if n == 0:
-        return []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Usually one contiguous run (no other session drew meanwhile): then only its
-            # ends travel back, not n rows; else the ids themselves.
-            cursor.execute(
-                "SELECT min(v), max(v) FROM ("
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v "
-                "FROM generate_series(1, %s)) AS s",
-                [meta.db_table, meta.pk.column, n],
-            )
-            low, high = cursor.fetchone()
-            if high - low + 1 == n:
-                return list(range(low, high + 1))
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, n],
-            )
-            return [row[0] for row in cursor.fetchall()]
-        q = connection.ops.quote_name
-        cursor.execute(
-            f"SELECT MAX(COALESCE((SELECT MAX({q(meta.pk.column)}) FROM {q(meta.db_table)}), 0), "  # noqa: S608
-            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
-            [meta.db_table],
-        )
-        top = cursor.fetchone()[0]
-    return list(range(top + 1, top + n + 1))
 
 
 def _full_rows(model: type[models.Model], frame: Any, *, now: dt.datetime, ids: bool) -> Any:
