@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -40,7 +39,7 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from terpadu.accounts.models import Role
-from terpadu.core.signals import registry_bulk_changed
+from terpadu.core.signals import announce_bulk_change
 from terpadu.editions.models import Edition, ProcessingResult, ProcessingRun
 from terpadu.editions.versions import VERSION_OF, update_with_versions
 from terpadu.proposals.models import Kind, Proposal, Status, Target
@@ -60,7 +59,6 @@ from terpadu.registry.records import RecordIssue, RegistryError
 if TYPE_CHECKING:
     from terpadu.accounts.models import User
 
-logger = logging.getLogger(__name__)
 PERIOD_FORMAT = "%Y-%m"
 # Within one edition the kinds apply in this order, each in proposal order: a correction
 # and a deactivation of the same person both land, the deactivation last.
@@ -512,22 +510,6 @@ def _create_new(
     }
 
 
-def _announce(period: str) -> None:
-    """After the commit: tell listeners (the quality checks) the registry changed nationally.
-    A failing listener is logged, never raised: the edition is determined by then, and the
-    caller must not report a committed decree as failed."""
-    for receiver, result in registry_bulk_changed.send_robust(
-        sender=Edition, source="edition", ref=period, region_code=""
-    ):
-        if isinstance(result, Exception):
-            logger.error(
-                "registry_bulk_changed listener %r failed after edition %s",
-                receiver,
-                period,
-                exc_info=result,
-            )
-
-
 def determine_edition(
     *,
     by: User,
@@ -598,7 +580,9 @@ def determine_edition(
             # timings tell them apart from the commit's WAL flush.
             with step("fk_checks"), connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        transaction.on_commit(lambda: _announce(period))
+        transaction.on_commit(
+            lambda: announce_bulk_change(Edition, source="edition", ref=period, region_code="")
+        )
         step.start("commit")
     step.stop("commit")
     return edition

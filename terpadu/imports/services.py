@@ -38,7 +38,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from terpadu.accounts.access import Action, can, in_scope
-from terpadu.core.signals import registry_bulk_changed
+from terpadu.core.signals import announce_bulk_change
 from terpadu.imports import applying, mapping, validation
 from terpadu.imports.models import (
     RUNNING_STATUSES,
@@ -735,8 +735,9 @@ def apply(
     job.refresh_from_db()
     if job.status != JobStatus.APPLYING:
         return job
-    if _applied_twin(job) is not None:
-        _set(job, status=JobStatus.DUPLICATE, duplicate_of=_applied_twin(job))
+    twin = _applied_twin(job)
+    if twin is not None:
+        _set(job, status=JobStatus.DUPLICATE, duplicate_of=twin)
         return job
     by = job.applied_by or job.created_by
     _set(job, phase_started_at=timezone.now(), rows_read=0, rows_validated=0, rows_applied=0)
@@ -781,8 +782,8 @@ def apply(
             region_code = job.region_code
             ref = str(job.pk)
             transaction.on_commit(
-                lambda: registry_bulk_changed.send(
-                    sender=ImportJob, source="import", ref=ref, region_code=region_code
+                lambda: announce_bulk_change(
+                    ImportJob, source="import", ref=ref, region_code=region_code
                 )
             )
     except applying.Cancelled:
