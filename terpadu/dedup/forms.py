@@ -5,16 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from terpadu.dedup.models import PairStatus
+from terpadu.regions.forms import DIGITS_VALIDATOR
 from terpadu.regions.models import Level, Region
-
-DIGITS_VALIDATOR = RegexValidator(
-    r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{4})?)?)?$",
-    _("Kode wilayah berupa 2, 4, 6 atau 10 angka tanpa titik."),
-)
 
 
 class StartRunForm(forms.Form):

@@ -12,7 +12,6 @@ terpadu.dedup.names; comparisons and blocking rules read only those feature colu
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -391,12 +390,3 @@ def explanation(row: Mapping[str, Any], labels: Mapping[str, Mapping[int, Mappin
             }
         )
     return out
-
-
-def probability_from_weight(weight: float) -> float:
-    """Match probability for a total match weight (log2 Bayes factor incl. prior)."""
-    return 1.0 - 1.0 / (1.0 + 2.0**weight)
-
-
-def json_safe_date(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value

@@ -24,8 +24,8 @@ from django.utils import timezone
 from terpadu.dedup import model as dm
 from terpadu.dedup.access import may_decide
 from terpadu.dedup.models import CandidatePair, DedupModel, DedupRun, PairStatus
-from terpadu.regions.models import Level, Region, digits_range
-from terpadu.registry.models import Household, Person, RecordStatus
+from terpadu.regions.models import Level, Region, prefix_q
+from terpadu.registry.models import Person, RecordStatus
 
 if TYPE_CHECKING:
     from terpadu.accounts.models import User
@@ -89,26 +89,27 @@ def _enqueue(run_id: int) -> None:
 # --- extract -------------------------------------------------------------------------------
 
 
-def _extract_sql(scope: str) -> tuple[str, list[Any]]:
-    person, household = Person._meta.db_table, Household._meta.db_table
-    lo, hi = digits_range(scope)
-    where = ["p.status IN (%s, %s)"]
-    params: list[Any] = list(ACTIVE)
-    if lo:
-        where.append("p.region_code >= %s")
-        params.append(lo)
-    if hi:
-        where.append("p.region_code < %s")
-        params.append(hi)
-    sql = (
-        "SELECT p.id, p.name_norm, p.birth_date, p.birth_place, p.mother_name_norm, p.sex, "  # noqa: S608 — names from model meta
-        f"p.region_code, h.address FROM {person} p JOIN {household} h ON h.id = p.household_id "
-        f"WHERE {' AND '.join(where)}"
+def _extract_sql(scope: str) -> tuple[str, tuple[Any, ...]]:
+    """The extract as SQL, built by the ORM (scope as `prefix_q`), run on a plain cursor so
+    rows stream in chunks straight into Polars without model instances."""
+    qs = (
+        Person.objects.filter(prefix_q("region_code", scope), status__in=ACTIVE)
+        .order_by()
+        .values_list(
+            "id",
+            "name_norm",
+            "birth_date",
+            "birth_place",
+            "mother_name_norm",
+            "sex",
+            "region_code",
+            "household__address",
+        )
     )
-    return sql, params
+    return qs.query.sql_with_params()
 
 
-def _chunks(sql: str, params: list[Any]) -> Iterator[pl.DataFrame]:
+def _chunks(sql: str, params: tuple[Any, ...]) -> Iterator[pl.DataFrame]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK):
@@ -143,6 +144,19 @@ def _save_model(run: DedupRun, params: dict[str, Any], metrics: dict[str, Any]) 
             scope=run.scope,
             params=params,
             metrics=metrics,
+        )
+
+
+class TrainingFailed(Exception):
+    """Splink could not estimate the model from this scope's persons."""
+
+    def __str__(self) -> str:
+        return (
+            "Model tidak dapat dilatih dari data wilayah ini (terlalu sedikit atau terlalu "
+            "jarang pasangan yang mirip); jalankan untuk wilayah yang lebih luas atau pakai "
+            "model yang sudah ada. / The model could not be trained from this region's data "
+            "(too few or too sparse similar pairs); run it for a larger region or reuse the "
+            f"existing model. [{self.args[0] if self.args else ''}]"
         )
 
 
@@ -182,7 +196,10 @@ def _execute(run: DedupRun) -> dict[str, Any]:
             # Too little data to learn from: nothing is trained, nothing predicted.
             return {"persons": len(feats), "too_few": True, "stored": 0, "pairs": 0}
         if run.retrain or trained is None:
-            params = dm.train(con, table)
+            try:
+                params = dm.train(con, table)
+            except ValueError as exc:  # Splink refuses degenerate estimates (sparse data)
+                raise TrainingFailed(str(exc)) from exc
             trained = _save_model(
                 run, params, {"persons": len(feats), "seconds": round(time.monotonic() - t0, 1)}
             )
@@ -201,7 +218,7 @@ def _execute(run: DedupRun) -> dict[str, Any]:
     finally:
         con.close()
     _step(run, 5)
-    stored = store_pairs(run, rows, trained.params)
+    stored = store_pairs(run, rows, trained.params, persons)
     return {
         "persons": len(feats),
         "pairs": len(rows),
@@ -215,12 +232,15 @@ def _execute(run: DedupRun) -> dict[str, Any]:
 # --- storing pairs -------------------------------------------------------------------------
 
 
-def store_pairs(run: DedupRun, rows: pl.DataFrame, params: dict[str, Any]) -> dict[str, int]:
+def store_pairs(
+    run: DedupRun, rows: pl.DataFrame, params: dict[str, Any], persons: pl.DataFrame
+) -> dict[str, int]:
     """Upsert the run's pairs: new and open pairs written with fresh scores, decided pairs
-    skipped, open pairs of the scope the run did not find again deleted."""
+    skipped, open pairs of the scope the run did not find again deleted. `persons` is the
+    run's extract (unique_id, region_code), where the pairs' region codes come from."""
     labels = dm.level_labels(params)
     prior = dm.prior_weight(params)
-    region_of = _region_codes(rows)
+    region_of = _region_codes(rows, persons)
     decided = _decided_keys(run.scope)
     objs = []
     for row in rows.iter_rows(named=True):
@@ -240,7 +260,6 @@ def store_pairs(run: DedupRun, rows: pl.DataFrame, params: dict[str, Any]) -> di
                 run=run,
             )
         )
-    lo, hi = digits_range(run.scope)
     with transaction.atomic():
         CandidatePair.objects.bulk_create(
             objs,
@@ -249,35 +268,24 @@ def store_pairs(run: DedupRun, rows: pl.DataFrame, params: dict[str, Any]) -> di
             unique_fields=["person_a", "person_b"],
             update_fields=["probability", "match_weight", "explanation", "prior_weight", "run"],
         )
-        stale = CandidatePair.objects.filter(status=PairStatus.OPEN).exclude(run=run)
-        if lo:
-            stale = stale.filter(region_code__gte=lo)
-        if hi:
-            stale = stale.filter(region_code__lt=hi)
+        stale = CandidatePair.objects.filter(
+            prefix_q("region_code", run.scope), status=PairStatus.OPEN
+        ).exclude(run=run)
         removed, _ = stale.delete()
     return {"stored": len(objs), "skipped_decided": len(rows) - len(objs), "removed": removed}
 
 
-def _region_codes(rows: pl.DataFrame) -> dict[int, str]:
+def _region_codes(rows: pl.DataFrame, persons: pl.DataFrame) -> dict[int, str]:
+    """Region code of every person in a pair, from the run's extract (already in memory)."""
     if rows.is_empty():
         return {}
-    ids = set(rows.get_column("unique_id_l").to_list()) | set(
-        rows.get_column("unique_id_r").to_list()
-    )
-    out: dict[int, str] = {}
-    id_list = sorted(ids)
-    for i in range(0, len(id_list), 5000):
-        out.update(
-            Person.objects.filter(pk__in=id_list[i : i + 5000]).values_list("pk", "region_code")
-        )
-    return out
+    ids = pl.concat([rows.get_column("unique_id_l"), rows.get_column("unique_id_r")])
+    found = persons.filter(pl.col("unique_id").is_in(ids.cast(pl.Int64).unique().implode()))
+    return dict(found.select("unique_id", "region_code").iter_rows())
 
 
 def _decided_keys(scope: str) -> set[tuple[int, int]]:
-    lo, hi = digits_range(scope)
-    qs = CandidatePair.objects.exclude(status=PairStatus.OPEN)
-    if lo:
-        qs = qs.filter(region_code__gte=lo)
-    if hi:
-        qs = qs.filter(region_code__lt=hi)
+    qs = CandidatePair.objects.filter(prefix_q("region_code", scope)).exclude(
+        status=PairStatus.OPEN
+    )
     return set(qs.values_list("person_a_id", "person_b_id"))

@@ -10,13 +10,10 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from terpadu.editions.models import DukcapilBatch, ProcessingResult
+from terpadu.regions.forms import DIGITS_VALIDATOR
 
 PERIOD_VALIDATOR = RegexValidator(
     r"^[0-9]{4}-(0[1-9]|1[0-2])$", _("Periode harus berbentuk TTTT-BB, mis. 2026-11.")
-)
-DIGITS_VALIDATOR = RegexValidator(
-    r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{4})?)?)?$",
-    _("Kode wilayah berupa 2, 4, 6 atau 10 angka tanpa titik."),
 )
 MAX_RESULT_BYTES = 50 * 1024 * 1024
 

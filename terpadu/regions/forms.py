@@ -22,6 +22,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,6 +31,12 @@ from django.utils.translation import gettext_lazy as _
 
 from terpadu.regions.models import DIGITS_BY_LEVEL, Level, Region, level_of, to_digits
 from terpadu.regions.queries import children_of, narrower_prefix
+
+# A region code typed as digits: provinsi, kab/kota, kecamatan or desa (no dots).
+DIGITS_VALIDATOR = RegexValidator(
+    r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{4})?)?)?$",
+    _("Kode wilayah berupa 2, 4, 6 atau 10 angka tanpa titik."),
+)
 
 LEVEL_PLACEHOLDER = {
     Level.PROVINSI: _("— pilih provinsi —"),

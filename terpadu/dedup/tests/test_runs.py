@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 
 from terpadu.dedup import decisions, runs
 from terpadu.dedup.models import CandidatePair, DedupModel, DedupRun, PairStatus
@@ -58,6 +59,9 @@ def test_run_finds_planted_duplicates(
     names = [e["comparison"] for e in pair.explanation]
     assert names[:2] == ["name", "birth_date"]
     assert run.counts["stored"] == CandidatePair.objects.count()
+    # Both region codes are the persons' own (taken from the run's extract).
+    assert not CandidatePair.objects.exclude(region_code=F("person_a__region_code")).exists()
+    assert not CandidatePair.objects.exclude(region_code_b=F("person_b__region_code")).exists()
 
 
 def test_rerun_keeps_decisions_and_never_recreates_different(
