@@ -201,8 +201,12 @@ def exclusion_flags(niks: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         return {}
     out: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for chunk in _chunks(list(niks)):
-        rows = model.objects.filter(Q(nik__in=chunk), active=True).values_list(
-            "nik", "code", "label"
+        # Two flags of one rule (two lists, two values) are one reason for the month.
+        rows = (
+            model.objects.filter(Q(nik__in=chunk), active=True)
+            .values_list("nik", "code", "label")
+            .order_by("nik", "code")
+            .distinct()
         )
         for nik, code, label in rows:
             out[nik].append((code, label))

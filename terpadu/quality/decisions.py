@@ -138,17 +138,23 @@ def _close_items(flag: ExclusionFlag, state: str, *, by: User, note: str, propos
     for item in items:
         item.state, item.closed_by, item.closed_at = state, by, now
         item.note, item.proposal = note, proposal
-        _record(
-            Subject.TASK_ITEM,
-            item.pk,
-            state,
-            by=by,
-            reason=note,
-            region_code=item.region_code,
-            proposal=proposal,
-        )
     ReviewTaskItem.objects.bulk_update(
         items, ["state", "closed_by", "closed_at", "note", "proposal"]
+    )
+    # One INSERT for the decisions, not one per item.
+    QualityDecision.objects.bulk_create(
+        [
+            QualityDecision(
+                subject=Subject.TASK_ITEM,
+                subject_id=item.pk,
+                action=state,
+                reason=note,
+                region_code=item.region_code,
+                by=by,
+                proposal=proposal,
+            )
+            for item in items
+        ]
     )
 
 

@@ -60,11 +60,6 @@ def years_before(ref: dt.date, years: int) -> dt.date:
         return ref.replace(year=ref.year - years, day=28)
 
 
-def age_at(birth: dt.date, ref: dt.date) -> int:
-    """Completed years at `ref` (for showing one record's umur)."""
-    return ref.year - birth.year - ((ref.month, ref.day) < (birth.month, birth.day))
-
-
 def reference_date() -> dt.date:
     """The latest edition's decree date (penetapan reference), else today."""
     from terpadu.editions.models import Edition
@@ -95,11 +90,6 @@ def completeness_expr() -> Any:
     for part in parts[1:]:
         total = total + part
     return total * Value(1.0, output_field=FloatField()) / Value(float(len(parts)))
-
-
-def with_completeness(qs: QuerySet[Person]) -> QuerySet[Person]:
-    """Persons annotated with `completeness` (0–1) for record-level lists."""
-    return qs.annotate(completeness=completeness_expr())
 
 
 def person_summary(

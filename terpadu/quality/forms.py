@@ -9,12 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from terpadu.quality.catalogue import LIST_KINDS
 from terpadu.quality.models import DuplicateKind, FlagStatus, WorkStatus
+from terpadu.regions.models import to_digits
 
 WILAYAH_HELP = _("Kode wilayah (angka), mis. 1371 atau 137101.")
-
-
-def _digits(value: str) -> str:
-    return "".join(ch for ch in value or "" if ch.isdigit())
 
 
 class GroupFilterForm(forms.Form):
@@ -27,7 +24,7 @@ class GroupFilterForm(forms.Form):
     wilayah = forms.CharField(label=_("Wilayah"), required=False, help_text=WILAYAH_HELP)
 
     def clean_wilayah(self) -> str:
-        return _digits(self.cleaned_data["wilayah"])
+        return to_digits(self.cleaned_data["wilayah"] or "")
 
 
 class FlagFilterForm(forms.Form):
@@ -42,7 +39,7 @@ class FlagFilterForm(forms.Form):
         self.fields["rule"].choices = [("", _("Semua")), *rules]
 
     def clean_wilayah(self) -> str:
-        return _digits(self.cleaned_data["wilayah"])
+        return to_digits(self.cleaned_data["wilayah"] or "")
 
 
 class ReasonForm(forms.Form):

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
-from terpadu.proposals.integrity import ACTIVE
 from terpadu.quality.models import (
     DuplicateKind,
     GroupResolution,
@@ -36,7 +35,8 @@ from terpadu.quality.models import (
     NikDuplicateMember,
     WorkStatus,
 )
-from terpadu.regions.models import digits_range, prefix_q
+from terpadu.quality.sql import active_sql, range_sql
+from terpadu.regions.models import prefix_q
 from terpadu.registry.models import Family, FamilyMembership, Person, ProgramMembership
 
 SCRATCH = "quality_nik_dup"
@@ -81,23 +81,6 @@ def kabkota_scope(region_code: str) -> str:
     return region_code[:4]
 
 
-def _range_sql(column: str, prefix: str) -> tuple[str, list[str]]:
-    """`column` starts with `prefix`, as the index-friendly range of regions.digits_range."""
-    lo, hi = digits_range(prefix)
-    sql, params = [], []
-    if lo:
-        sql.append(f"{column} >= %s")
-        params.append(lo)
-    if hi:
-        sql.append(f"{column} < %s")
-        params.append(hi)
-    return (" AND ".join(sql) or "1 = 1"), params
-
-
-def _active_sql(column: str) -> tuple[str, list[str]]:
-    return f"{column} IN (%s, %s)", [str(s) for s in ACTIVE]
-
-
 def _analyze(cursor, table: str) -> None:  # type: ignore[no-untyped-def]
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {table}")
@@ -113,12 +96,12 @@ def _build_scratch(cursor, scope: str) -> None:  # type: ignore[no-untyped-def]
     ``quality_nik_dup``: the active persons holding those NIKs (an index lookup per NIK).
     """
     person = Person._meta.db_table
-    active, a_params = _active_sql("p.status")
+    active, a_params = active_sql("p.status")
     for table in (DUP_NIK, SCRATCH):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     in_scope, s_params = "", []
     if scope:
-        rng, r_params = _range_sql("region_code", scope)
+        rng, r_params = range_sql("region_code", scope)
         in_scope = f" AND nik IN (SELECT nik FROM {person} WHERE {rng})"
         s_params = r_params
     cursor.execute(
@@ -157,8 +140,8 @@ def _kind_statements(scope: str, today: dt.date) -> list[tuple[str, str, list[ob
     fm = FamilyMembership._meta.db_table
     person = Person._meta.db_table
     family = Family._meta.db_table
-    active, a_params = _active_sql("p.status")
-    rng, r_params = _range_sql("region_code", scope)
+    active, a_params = active_sql("p.status")
+    rng, r_params = range_sql("region_code", scope)
     recipient = (
         f"EXISTS (SELECT 1 FROM {pm} pm WHERE pm.status = 'aktif'"
         f" AND (pm.period_to IS NULL OR pm.period_to >= %s)"

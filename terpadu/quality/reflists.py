@@ -1,16 +1,15 @@
 """Reference lists (BKN ASN list, death list, Samsat vehicles, …) uploaded by an admin.
 
-A file (csv or xlsx, first sheet) has a NIK column and optionally a value column (wage, NJOP)
-and a note/evidence column. Every NIK is read as text and checked with the registry's own
-rule (lib.nik.check_nik); one mangled NIK refuses the whole file, naming each row, so a list
-never half-loads. Rows go in with one COPY (PostgreSQL) or bulk INSERTs.
+A file (csv, xlsx or xls — first visible sheet; read by imports.reading like a registry import)
+has a NIK column and optionally a value column (wage, NJOP) and a note/evidence column. Every
+NIK is read as text and checked with the registry's own rule (lib.nik.check_nik); one mangled
+NIK refuses the whole file, naming each row, so a list never half-loads. Rows go in
+with one COPY (PostgreSQL) or bulk INSERTs.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import tempfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -22,6 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from terpadu.accounts.models import Role, User
+from terpadu.imports import reading
 from terpadu.lib.nik import check_nik
 from terpadu.quality.catalogue import LIST_KINDS
 from terpadu.quality.models import ReferenceEntry, ReferenceList
@@ -71,42 +71,28 @@ def _find(headers: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
-def _rows_from_csv(data: bytes) -> list[list[Any]]:
-    text = data.decode("utf-8-sig", errors="replace")
+def _read(name: str, data: bytes) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Headers and (row number, cell text…) rows of a csv/xlsx/xls upload, read by the
+    import reader (encoding, delimiter, Excel numbers as text)."""
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
-
-
-def _rows_from_xlsx(data: bytes) -> list[list[Any]]:
-    from python_calamine import CalamineWorkbook
-
-    with tempfile.NamedTemporaryFile(suffix=".xlsx") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        try:
-            book = CalamineWorkbook.from_path(tmp.name)
-        except Exception as exc:  # calamine raises its own error types for broken files
-            raise ReferenceListError(
-                [
-                    ListIssue(
-                        0,
-                        "broken",
-                        f"Berkas tidak dapat dibaca sebagai lembar kerja ({exc}).",
-                        f"The file cannot be read as a spreadsheet ({exc}).",
-                    )
-                ]
-            ) from exc
-        return [list(r) for r in book.get_sheet_by_index(0).to_python()]
+        fmt = reading.fmt_of(name)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload.{fmt}"
+            path.write_bytes(data)
+            info = reading.sniff(path, fmt)
+            rows = [
+                row
+                for frame in reading.iter_batches(path, info)
+                for row in frame.select(reading.ROW, *info.columns).iter_rows()
+            ]
+    except reading.ReadError as exc:
+        raise ReferenceListError([ListIssue(0, exc.code, exc.message_id, exc.message_en)]) from exc
+    return info.headers, rows
 
 
 def _value(raw: Any, row: int) -> tuple[Decimal | None, ListIssue | None]:
     if raw is None or str(raw).strip() == "":
         return None, None
-    if isinstance(raw, int | float):
-        return Decimal(str(raw)), None
     text = str(raw).strip().replace("Rp", "").replace(" ", "")
     # Indonesian thousands dots (3.000.000) and a decimal comma.
     if "," in text or text.count(".") > 1:
@@ -123,26 +109,9 @@ def _value(raw: Any, row: int) -> tuple[Decimal | None, ListIssue | None]:
 
 
 def parse(name: str, data: bytes) -> list[tuple[str, Decimal | None, str]]:
-    """(nik, value, note) rows of a csv/xlsx file, or ReferenceListError with every bad row."""
-    suffix = Path(name).suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        rows = _rows_from_xlsx(data)
-    elif suffix in (".csv", ".txt"):
-        rows = _rows_from_csv(data)
-    else:
-        raise ReferenceListError(
-            [
-                ListIssue(
-                    0,
-                    "format",
-                    "Berkas harus .csv atau .xlsx.",
-                    "The file must be .csv or .xlsx.",
-                )
-            ]
-        )
-    if not rows:
-        raise ReferenceListError([ListIssue(0, "empty", "Berkas kosong.", "The file is empty.")])
-    headers = [_header_key(h) for h in rows[0]]
+    """(nik, value, note) rows of a csv/xlsx/xls file, or ReferenceListError with every bad row."""
+    header_row, rows = _read(name, data)
+    headers = [_header_key(h) for h in header_row]
     nik_col = _find(headers, NIK_HEADERS)
     if nik_col is None:
         raise ReferenceListError(
@@ -158,10 +127,7 @@ def parse(name: str, data: bytes) -> list[tuple[str, Decimal | None, str]]:
     value_col, note_col = _find(headers, VALUE_HEADERS), _find(headers, NOTE_HEADERS)
     out: list[tuple[str, Decimal | None, str]] = []
     issues: list[ListIssue] = []
-    for number, row in enumerate(rows[1:], start=2):
-        cells = list(row) + [None] * len(headers)
-        if not any(str(c or "").strip() for c in row):
-            continue
+    for number, *cells in rows:  # blank rows are already dropped by the reader
         check = check_nik(cells[nik_col])
         if not check.ok:
             first = check.errors[0]

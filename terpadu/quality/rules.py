@@ -19,7 +19,6 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from terpadu.proposals.integrity import ACTIVE
 from terpadu.quality.catalogue import ATTRIBUTE_FIELDS, OPERATORS
 from terpadu.quality.models import (
     EligibilityRule,
@@ -29,7 +28,7 @@ from terpadu.quality.models import (
     ReferenceList,
     RuleKind,
 )
-from terpadu.regions.models import digits_range
+from terpadu.quality.sql import active_sql, range_sql
 from terpadu.registry.models import Family, Household, Person
 
 SCRATCH = "quality_flag_cand"
@@ -56,15 +55,7 @@ def effective_rules(on: dt.date | None = None) -> list[EligibilityRule]:
 
 
 def _range(column: str, prefix: str) -> Sql:
-    lo, hi = digits_range(prefix)
-    parts, params = [], []
-    if lo:
-        parts.append(f"{column} >= %s")
-        params.append(lo)
-    if hi:
-        parts.append(f"{column} < %s")
-        params.append(hi)
-    return Sql(" AND ".join(parts) or "1 = 1", params)
+    return Sql(*range_sql(column, prefix))
 
 
 def _json(pairs: list[tuple[str, str]]) -> str:
@@ -132,8 +123,7 @@ def candidates(rule: EligibilityRule, scope: str) -> Sql:
     for the active persons of `scope` meeting `rule` (one row per person and evidence)."""
     person = Person._meta.db_table
     rng = _range("p.region_code", scope)
-    active = "p.status IN (%s, %s)"
-    base = [*(str(s) for s in ACTIVE)]
+    active, base = active_sql("p.status")
     cols = "p.id, p.household_id, p.family_id, p.region_code, COALESCE(p.nik, '')"
     if rule.kind == RuleKind.REFERENCE:
         join = _entry_join(rule, "p", "p.region_code")
@@ -150,7 +140,7 @@ def candidates(rule: EligibilityRule, scope: str) -> Sql:
         text = (
             f"SELECT {cols}, {key}, {evidence} FROM {person} p"
             f" JOIN {person} s ON s.family_id = p.family_id AND s.id <> p.id"
-            f" AND s.status IN (%s, %s){join.text}"
+            f" AND {active_sql('s.status')[0]}{join.text}"
             f" WHERE {active} AND {rng.text}"
         )
         return Sql(text, [*base, *join.params, *base, *rng.params])

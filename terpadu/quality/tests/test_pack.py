@@ -14,12 +14,14 @@ from terpadu.quality import derived, nikganda, pack, rules
 from terpadu.quality.models import (
     AgeScheme,
     ExclusionFlag,
+    QualityDecision,
     ReviewTask,
     ReviewTaskItem,
     TaskItemState,
 )
 from terpadu.quality.tests.conftest import copy_nik, enrol, member, persons
 from terpadu.quality.tests.test_rules import load
+from terpadu.registry.templatetags.registry_tags import age
 
 pytestmark = pytest.mark.django_db
 REF = dt.date(2026, 12, 1)
@@ -91,8 +93,9 @@ def test_age_boundaries_at_reference_date():
     ref = dt.date(2026, 12, 1)
     bucket = derived.Bucket("7–12", 7, 12)
     assert derived.years_before(ref, 7) == dt.date(2019, 12, 1)
-    assert derived.age_at(dt.date(2019, 12, 1), ref) == 7
-    assert derived.age_at(dt.date(2019, 12, 2), ref) == 6
+    # The registry's own age (registry_tags.age) agrees with the bucket bounds.
+    assert age(dt.date(2019, 12, 1), ref) == 7
+    assert age(dt.date(2019, 12, 2), ref) == 6
     assert derived.years_before(dt.date(2024, 2, 29), 1) == dt.date(2023, 2, 28)
     assert bucket.birth_range(ref)  # a Q on birth_date
 
@@ -159,6 +162,11 @@ def test_task_list_sent_acted_dismissed_and_tracked(client, cast, province):
     assert items[province["child"].pk].state == TaskItemState.DISMISSED
     acted = items[province["old"].pk]
     assert acted.state == TaskItemState.ACTED and acted.proposal.reason_code == "tidak_layak"
+    closed = QualityDecision.objects.filter(subject=QualityDecision.Subject.TASK_ITEM)
+    assert set(closed.values_list("subject_id", "action", "proposal_id")) == {
+        (items[province["child"].pk].pk, TaskItemState.DISMISSED, None),
+        (acted.pk, TaskItemState.ACTED, acted.proposal_id),
+    }
     data = pack.build(province["region"], AgeScheme.objects.get(code="p3ke"), ref=REF)
     padang = next(r for r in data.rows if r.code == "1371")
     assert (padang.tasks_total, padang.tasks_closed, padang.closure) == (2, 2, 1.0)

@@ -4,6 +4,7 @@ decisions remembered across re-evaluation, and no automatic change to the regist
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from terpadu.quality import decisions, reflists, rules
 from terpadu.quality.catalogue import SEED_RULES
 from terpadu.quality.models import EligibilityRule, ExclusionFlag, FlagStatus, QualityDecision
-from terpadu.quality.tests.conftest import csv_upload, member, persons
+from terpadu.quality.tests.conftest import csv_upload, member, persons, xlsx_upload
 from terpadu.registry.models import Change, Person
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +170,34 @@ def test_crossmatch_hook_reads_open_flags(household, cast):
     load(cast["admin_kabkota"], "asn_tni_polri", [(p.nik, None)])
     rules.evaluate("1371")
     assert crossmatch.exclusion_flags([p.nik]) == {p.nik: [("asn_tni_polri", "KPM ASN/TNI/Polri")]}
+
+
+def test_list_read_like_an_import(household):
+    """Lists go through imports.reading: a Windows-1252 csv with semicolons keeps its
+    accents, an Excel number in the value column is a value, an unknown format is refused."""
+    (p,) = persons(household(member("Kadés", 1)))
+    cp1252 = f"NIK;upah;keterangan\r\n{p.nik};4.500.000;Pensiunan kadés\r\n".encode("cp1252")
+    assert reflists.parse("daftar.csv", cp1252) == [(p.nik, Decimal("4500000"), "Pensiunan kadés")]
+    book = xlsx_upload([["NIK", "gaji"], [p.nik, 3250000.0]]).read()
+    assert reflists.parse("daftar.xlsx", book) == [(p.nik, Decimal("3250000"), "")]
+    with pytest.raises(reflists.ReferenceListError) as refused:
+        reflists.parse("daftar.pdf", b"%PDF")
+    (issue,) = refused.value.issues
+    assert issue.code == "format" and ".csv" in issue.message_id and ".csv" in issue.message_en
+
+
+def test_crossmatch_hook_reads_active_flags_once_per_rule(household, cast):
+    """editions.crossmatch.exclusion_flags on real flags: one entry per rule even when two
+    lists give the same person two flags of it, and nothing once the flags are dismissed."""
+    from terpadu.editions.crossmatch import exclusion_flags
+
+    (p,) = persons(household(member("Buruh", 1)))
+    load(cast["admin_provinsi"], "upah", [(p.nik, 4_500_000)])
+    load(cast["admin_kabkota"], "upah", [(p.nik, 5_000_000)])
+    rules.evaluate("1371")
+    flags = list(ExclusionFlag.objects.filter(person=p, status=FlagStatus.OPEN))
+    assert len(flags) == 2 and {f.code for f in flags} == {"upah_di_atas_ump"}
+    assert exclusion_flags([p.nik]) == {p.nik: [("upah_di_atas_ump", flags[0].label)]}
+    for flag in flags:
+        decisions.dismiss_flag(by=cast["verifikator_kabkota"], flag=flag, reason="Sudah PHK")
+    assert exclusion_flags([p.nik]) == {}
