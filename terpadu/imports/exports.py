@@ -27,11 +27,12 @@ from django.db.models.functions import Coalesce, Greatest
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from terpadu.accounts.access import Action, can, in_scope, log_access
+from terpadu.accounts.access import Action, can, covers, in_scope, log_access
 from terpadu.accounts.models import AccessLog
 from terpadu.editions import exports as writers
 from terpadu.editions.exports import Column, Sheet
 from terpadu.proposals.models import Kind, Proposal, ProposalEvent, Status, Target
+from terpadu.proposals.queries import filtered_proposals
 from terpadu.regions.models import prefix_q
 from terpadu.registry import queries as registry_queries
 from terpadu.registry.models import Change, Person, RecordStatus
@@ -293,7 +294,7 @@ def bnba_export(user: User | AnonymousUser, *, region: str = "") -> Export:
 def _narrowest(user: User | AnonymousUser, region: str) -> str:
     """The prefix an export covers: the chosen region when inside the scope, else the scope."""
     scope = getattr(user, "scope", "") or ""
-    return region if region and region.startswith(scope) else scope
+    return region if region and covers(user, region) else scope  # type: ignore[arg-type]
 
 
 def _describe(**filters: str) -> str:
@@ -375,9 +376,12 @@ def _local(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
-def proposals_export(user: User | AnonymousUser, qs: QuerySet[Proposal], *, filters: str) -> Export:
-    """An export of `qs`, a proposals queryset already scoped to `user` (see the list page)."""
-    prefix = getattr(user, "scope", "") or ""
+def proposals_export(
+    user: User | AnonymousUser, qs: QuerySet[Proposal], *, filters: str, region: str = ""
+) -> Export:
+    """An export of `qs`, a proposals queryset already scoped to `user` (see the list page);
+    `region` names the region it was narrowed to ("" = the user's scope)."""
+    prefix = _narrowest(user, region)
     unmask = may_unmask(user, prefix)
     return Export(
         kind="proposals",
@@ -391,19 +395,6 @@ def proposals_export(user: User | AnonymousUser, qs: QuerySet[Proposal], *, filt
     )
 
 
-def proposals_queryset(
-    user: User | AnonymousUser, *, region: str = "", q: str = ""
-) -> QuerySet[Proposal]:
-    """Proposals the user may see, narrowed to `region` and the list page's search text `q`
-    (the same filter code as the list page)."""
-    from terpadu.proposals.forms import ProposalFilterForm
-    from terpadu.proposals.views.desa import _filtered as filtered_proposals
-
-    form = ProposalFilterForm({"q": q} if q else None, user=user)
-    qs = filtered_proposals(user, form)
-    return qs.filter(prefix_q("region_code", region)) if region else qs
-
-
 def build(kind: str, user: User | AnonymousUser, *, region: str = "", query: str = "") -> Export:
     """The export `kind` ("persons" | "bnba" | "proposals") for the command line."""
     if kind == "persons":
@@ -411,13 +402,10 @@ def build(kind: str, user: User | AnonymousUser, *, region: str = "", query: str
     if kind == "bnba":
         return bnba_export(user, region=region)
     if kind == "proposals":
-        export = proposals_export(
+        return proposals_export(
             user,
-            proposals_queryset(user, region=region, q=query),
+            filtered_proposals(user, {"wilayah": region, "q": query}),
             filters=_describe(wilayah=region, q=query),
+            region=region,
         )
-        if region:
-            export.region_code = region
-            export.stem = _stem("usulan", region, export.unmask)
-        return export
     raise ValueError(kind)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from terpadu.accounts.models import Role
@@ -28,6 +29,35 @@ def proposals_for_user(user: User | AnonymousUser) -> QuerySet[Proposal]:
     if not user.scope:
         return qs
     return qs.filter(prefix_q("region_code", user.scope) | prefix_q("destination_code", user.scope))
+
+
+def filtered_proposals(
+    user: User | AnonymousUser, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Proposal]:
+    """`proposals_for_user` narrowed by the list page's filters (the cleaned values of
+    `ProposalFilterForm`: status, kind, wilayah, q; missing or empty = no filter). The list
+    page and the proposals export share it, so a download holds exactly what the page lists."""
+    qs = proposals_for_user(user)
+    data = filters or {}
+    if data.get("status"):
+        qs = qs.filter(status=data["status"])
+    if data.get("kind"):
+        qs = qs.filter(kind=data["kind"])
+    if data.get("wilayah"):
+        qs = qs.filter(prefix_q("region_code", data["wilayah"]))
+    q = (data.get("q") or "").strip()
+    if q:
+        digits = q.lstrip("#").replace(" ", "")
+        if digits.isdigit() and len(digits) == 16:
+            # A NIK/No KK: the target person, or anywhere in a new household's payload.
+            qs = qs.filter(
+                Q(person__nik=digits) | Q(family__no_kk=digits) | Q(payload__icontains=digits)
+            )
+        elif digits.isdigit() and len(digits) <= 9:
+            qs = qs.filter(pk=int(digits))
+        else:
+            qs = qs.filter(summary__icontains=q)
+    return qs
 
 
 def proposal_for_user(user: User | AnonymousUser, pk: int) -> Proposal:

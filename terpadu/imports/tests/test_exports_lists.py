@@ -281,3 +281,15 @@ def test_pusat_downloads_a_national_bnba_without_the_import_crumb(client, cast, 
     rows = _csv_rows(body(client.get(reverse("imports:export_bnba"), {"format": "csv"})))
     assert len(rows) - 1 == 8  # both cities, NIK in clear for pusat
     assert data["solok"][0] in {r[HEADERS.index("NIK")] for r in rows}
+
+
+def test_proposals_export_narrowed_to_a_region_is_named_and_logged_for_it(
+    client, cast, data
+) -> None:
+    _proposal(cast, data["desa"][0])
+    resp = _export(client, cast["verifikator_kabkota"], "proposals", "csv", wilayah="137101")
+    assert 'filename="usulan-137101-' in resp["Content-Disposition"]
+    assert len(_csv_rows(body(resp))) == 2
+    log = AccessLog.objects.get(action="export")
+    assert log.region_code == "137101"
+    assert "wilayah=137101" in log.purpose

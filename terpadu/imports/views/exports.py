@@ -18,7 +18,7 @@ from terpadu.imports import exports
 from terpadu.imports.exports import Export
 from terpadu.imports.forms import BnbaExportForm
 from terpadu.proposals.forms import ProposalFilterForm
-from terpadu.proposals.views.desa import _filtered as filtered_proposals
+from terpadu.proposals.queries import filtered_proposals
 from terpadu.registry.forms import SearchForm
 
 
@@ -71,8 +71,11 @@ def proposals(request: HttpRequest, fmt: str) -> HttpResponse:
     """The proposals list (same filters as the list page) as a file."""
     _check_format(fmt)
     form = ProposalFilterForm(request.GET or None, user=request.user)
-    qs = filtered_proposals(request.user, form)
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = filtered_proposals(request.user, data)
     query = request.GET.copy()
     query.pop("hal", None)
-    export = exports.proposals_export(request.user, qs, filters=query.urlencode())
+    export = exports.proposals_export(
+        request.user, qs, filters=query.urlencode(), region=data.get("wilayah") or ""
+    )
     return _download(request, export, fmt)

@@ -8,6 +8,7 @@ shows the same state, which lives in the job's row.
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from django.contrib import messages
@@ -282,8 +283,6 @@ def error_report(request: HttpRequest, pk: int) -> FileResponse:
     job = _job_or_404(request.user, pk)
     if job.status not in (JobStatus.VALIDATED, JobStatus.APPLIED, JobStatus.FAILED):
         raise Http404
-    import tempfile
-
     out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the FileResponse
     services.write_error_report(job, out)
     out.seek(0)

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -45,7 +45,11 @@ from terpadu.proposals.forms import (
     place_issues,
 )
 from terpadu.proposals.models import Evidence, Kind, Proposal, Status
-from terpadu.proposals.queries import proposal_for_user, proposals_for_user, status_counts
+from terpadu.proposals.queries import (
+    filtered_proposals,
+    proposal_for_user,
+    status_counts,
+)
 from terpadu.proposals.transitions import TRANSITIONS, actions_from
 from terpadu.proposals.workflow import (
     TransitionError,
@@ -53,7 +57,6 @@ from terpadu.proposals.workflow import (
     get_transition,
     transition,
 )
-from terpadu.regions.models import prefix_q
 from terpadu.registry import queries as registry_queries
 from terpadu.registry.codelists import DEFAULT_CODELIST, FIELD_VARIABLE, label
 from terpadu.registry.models import Family, Household, Person
@@ -100,39 +103,13 @@ def _place_on_form(form: Any, exc: RegistryError) -> None:
 # --- list ---------------------------------------------------------------------------------------
 
 
-def _filtered(user: Any, form: ProposalFilterForm) -> QuerySet[Proposal]:
-    qs = proposals_for_user(user)
-    if not form.is_valid():
-        return qs
-    data = form.cleaned_data
-    if data.get("status"):
-        qs = qs.filter(status=data["status"])
-    if data.get("kind"):
-        qs = qs.filter(kind=data["kind"])
-    if data.get("wilayah"):
-        qs = qs.filter(prefix_q("region_code", data["wilayah"]))
-    q = (data.get("q") or "").strip()
-    if q:
-        digits = q.lstrip("#").replace(" ", "")
-        if digits.isdigit() and len(digits) == 16:
-            # A NIK/No KK: the target person, or anywhere in a new household's payload.
-            qs = qs.filter(
-                Q(person__nik=digits) | Q(family__no_kk=digits) | Q(payload__icontains=digits)
-            )
-        elif digits.isdigit() and len(digits) <= 9:
-            qs = qs.filter(pk=int(digits))
-        else:
-            qs = qs.filter(summary__icontains=q)
-    return qs
-
-
 @login_required
 @require_GET
 def proposal_list(request: HttpRequest) -> HttpResponse:
     """Proposals in the user's scope, filtered, 25 a page, with counts per status."""
     form = ProposalFilterForm(request.GET or None, user=request.user)
     qs = (
-        _filtered(request.user, form)
+        filtered_proposals(request.user, form.cleaned_data if form.is_valid() else None)
         .select_related("region", "created_by")
         .order_by("-updated_at", "-pk")
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from terpadu.accounts.access import covers
 from terpadu.accounts.models import User
 from terpadu.imports import exports
 from terpadu.regions.models import to_digits
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             user = User.objects.filter(username=options["user"], is_active=True).first()
             if user is None:
                 raise CommandError(f"Unknown or inactive user {options['user']!r}.")
-            if region and not region.startswith(user.scope or ""):
+            if region and not covers(user, region):
                 raise CommandError(f"Region {region} is outside {user.username}'s scope.")
         else:
             user = exports.system_user()
