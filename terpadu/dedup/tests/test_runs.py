@@ -112,3 +112,18 @@ def test_second_run_refused_while_one_is_working(cast: Any, regions: Any) -> Non
     DedupRun.objects.create(scope="1371", region=regions["1371"], started_by=cast["admin_kabkota"])
     with pytest.raises(runs.DedupError):
         runs.start_run(by=cast["verifikator_kabkota"], region=regions["1371"])
+
+
+def test_untrainable_data_fails_the_run_with_a_bilingual_message(
+    cast: Any, regions: Any, registry_with_duplicates: Any, monkeypatch: Any
+) -> None:
+    # Splink refuses degenerate m/u estimates with a ValueError (seen on sparse synthetic
+    # data); stand that refusal in for the library so the run's handling is what is tested.
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("m_probability below the minimum 1e-300")
+
+    monkeypatch.setattr(runs.dm, "train", refuse)
+    run = _run(cast["admin_kabkota"], regions["1371"], retrain=True)
+    assert run.state == DedupRun.State.GAGAL
+    assert "Model tidak dapat dilatih" in run.error and "could not be trained" in run.error
+    assert not DedupModel.objects.exists() and not CandidatePair.objects.exists()
