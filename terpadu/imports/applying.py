@@ -11,7 +11,7 @@ written once all its rows have been read:
   `create_households_bulk` would write, COPY/executemany per table, CREATE history rows —
   under one ChangeSet (source="import", source_ref=job id), `WRITE_HOUSEHOLDS` households a
   call; rows carrying ``ID_ART`` become UPDATEs through `records.clean_changes` +
-  `records.write_rows_bulk` + `records.write_changes_bulk` in the same ChangeSet.
+  `records.write_rows_bulk` + `records.record_changes_bulk` in the same ChangeSet.
 * mode "proposal": `terpadu.proposals.bulk.create_bulk`: usulan baru per new household
   (bundles of `FLUSH_HOUSEHOLDS`), perbaikan per changed registry row, payloads built by
   proposals.creation itself.
@@ -360,41 +360,30 @@ class Applier:
         return region, hh_fields, list(families.values()), [r[ROW] for r in rows]
 
     def flush_households(self) -> None:
+        """Proposal mode: one usulan baru per completed household (direct mode writes new
+        households as columns, `_take_new`, and never queues them here)."""
         if not self.ready:
             return
         bundles = [self._bundle(rows) for rows in self.ready]
         self.ready = []
-        if self.mode == Mode.DIRECT:
-            created = records.create_households_bulk(
-                self.out.changeset,
-                [
-                    records.HouseholdBundle(
-                        key=f"baris {rows[0]}", region=region, families=fams, household_fields=hh
-                    )
-                    for region, hh, fams, rows in bundles
-                ],
-            )
-            self.out.households += len(created.households)
-            self.out.persons_new += len(created.persons)
-        else:
-            result = bulk.create_bulk(
-                by=self.by,
-                reason=self.reason,
-                new_households=[
-                    bulk.NewHousehold(
-                        region=region,
-                        families=fams,
-                        household_fields=hh,
-                        rows=rows,
-                        key=f"baris {rows[0]}",
-                        precleaned=True,  # typed values the dry run's field cleaning accepted
-                    )
-                    for region, hh, fams, rows in bundles
-                ],
-                source={"import_job": self.job.pk},
-            )
-            self.out.proposals += len(result.proposals)
-            self.out.households += len(result.proposals)
+        result = bulk.create_bulk(
+            by=self.by,
+            reason=self.reason,
+            new_households=[
+                bulk.NewHousehold(
+                    region=region,
+                    families=fams,
+                    household_fields=hh,
+                    rows=rows,
+                    key=f"baris {rows[0]}",
+                    precleaned=True,  # typed values the dry run's field cleaning accepted
+                )
+                for region, hh, fams, rows in bundles
+            ],
+            source={"import_job": self.job.pk},
+        )
+        self.out.proposals += len(result.proposals)
+        self.out.households += len(result.proposals)
 
     # --- corrections ------------------------------------------------------------------------
 
@@ -456,7 +445,7 @@ class Applier:
     ) -> None:
         issues: list[RecordIssue] = []
         by_model: dict[type[models.Model], dict[int, dict[str, Any]]] = defaultdict(dict)
-        history: list[tuple[str, int, str, str, dict[str, Any]]] = []
+        history: list[tuple[models.Model, str, dict[str, list[Any]]]] = []
         relation_changed: list[int] = []
         for (entity, pk), (obj, changes, rows) in targets.items():
             values, found = records.clean_changes(obj, changes)
@@ -476,9 +465,7 @@ class Applier:
             by_model[type(obj)][pk] = {
                 name: getattr(obj, obj._meta.get_field(name).attname) for name in dirty
             }
-            history.append(
-                (entity, pk, obj.region_code, Change.Action.UPDATE.value, records_diff(diff))
-            )
+            history.append((obj, Change.Action.UPDATE.value, diff))  # diff is JSON-safe
             if entity == "person":
                 self.out.persons_updated += 1
                 if "relation_kk" in diff:
@@ -488,13 +475,8 @@ class Applier:
         now = timezone.now()
         for model, rows in by_model.items():
             records.write_rows_bulk(model, rows, updated_at=now)
-        records.write_changes_bulk(self.out.changeset, history)
+        records.record_changes_bulk(self.out.changeset, history)
         records.sync_memberships_bulk(relation_changed)
-
-
-def records_diff(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """A diff as the history stores it (JSON-safe values)."""
-    return {k: [records.json_safe(a), records.json_safe(b)] for k, (a, b) in diff.items()}
 
 
 def apply_checked(

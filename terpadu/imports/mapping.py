@@ -23,16 +23,16 @@ def suggest(headers: Sequence[str], template: Mapping[str, str | None] | None = 
 
     A template's entries win over the built-in recognition.
     """
+    known = {c.key for c in layout.COLUMNS}
     used: set[str] = set()
     out: dict[str, str | None] = {}
     for raw in headers:
         norm = layout.normalise_header(raw)
-        key = None
         if template is not None and norm in template:
             key = template[norm]
-        elif template is None or norm not in template:
+        else:
             key = layout.header_key(raw)
-        if key is not None and (key in used or key not in {c.key for c in layout.COLUMNS}):
+        if key is not None and (key in used or key not in known):
             key = None
         if key is not None:
             used.add(key)

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from terpadu.imports.reading import ROW, FileInfo, iter_batches
+from terpadu.imports.reading import ROW, iter_batches
 
 if TYPE_CHECKING:
     from terpadu.imports.models import ImportJob
@@ -25,11 +25,9 @@ TEXT = "@"
 
 def write_error_report(job: ImportJob, out: BinaryIO) -> None:
     """Write the xlsx error report of `job` to `out` (see module docstring)."""
-    from terpadu.imports.services import iter_issue_rows
+    from terpadu.imports.services import _info, iter_issue_rows
 
-    info = FileInfo(
-        job.fmt, list(job.headers), encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet
-    )
+    info = _info(job)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Kesalahan")
     bold = Font(bold=True)

@@ -28,6 +28,7 @@ are set-based: chunked ``IN`` queries, never one per row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import importlib.util
 import json
@@ -229,7 +230,10 @@ def date_text(raw: str) -> str:
     return text
 
 
+@functools.cache
 def _label_index(variable: str) -> dict[str, int]:
+    """Normalised code-list label → code of `variable` (code lists are constants; cached
+    because `code_text` runs once per distinct value of every coded column)."""
     out: dict[str, int] = {}
     for codelist in (codelists.DEFAULT_CODELIST, *codelists.CODES):
         for code, text in codelists.CODES.get(codelist, {}).get(variable, {}).items():
@@ -258,8 +262,8 @@ def code_text(raw: str, variable: str) -> str:
     if match:
         return match[1] or "0"
     norm = layout.normalise_header(text)
-    words = {**_label_index(variable), **_CODE_WORDS.get(variable, {})}
-    return str(words[norm]) if norm in words else text
+    code = _CODE_WORDS.get(variable, {}).get(norm, _label_index(variable).get(norm))
+    return str(code) if code is not None else text
 
 
 _YES = {"1", "Y", "YA", "YES", "TRUE", "V", "X", "ADA"}
