@@ -33,6 +33,7 @@ from terpadu.accounts.access import Action, can
 from terpadu.lib.names import normalise_name
 from terpadu.lib.nik import check_nik, check_no_kk
 from terpadu.regions.models import Level, Region
+from terpadu.registry.bulkkeys import KeyCheck, set_checked_keys
 from terpadu.registry.codelists import is_informal
 from terpadu.registry.models import (
     Change,
@@ -1206,21 +1207,21 @@ def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
         return []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Usually one contiguous run (no other session drew meanwhile): then only its
-            # ends travel back, not n rows; else the ids themselves.
-            cursor.execute(
-                "SELECT min(v), max(v) FROM ("
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v "
-                "FROM generate_series(1, %s)) AS s",
-                [meta.db_table, meta.pk.column, n],
+            # The sequence is looked up once (an uncorrelated sub-select: one InitPlan):
+            # pg_get_serial_sequence inside the series would run per row, a catalogue
+            # lookup each, 10x the nextval itself. Usually one contiguous run (no other
+            # session drew meanwhile): then only its ends travel back, not n rows; else
+            # the ids themselves.
+            series = (
+                "SELECT nextval((SELECT pg_get_serial_sequence(%s, %s)::regclass)) AS v "
+                "FROM generate_series(1, %s)"
             )
+            params = [meta.db_table, meta.pk.column, n]
+            cursor.execute(f"SELECT min(v), max(v) FROM ({series}) AS s", params)  # noqa: S608 — constant SQL
             low, high = cursor.fetchone()
             if high - low + 1 == n:
                 return list(range(low, high + 1))
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, n],
-            )
+            cursor.execute(series, params)
             return [row[0] for row in cursor.fetchall()]
         q = connection.ops.quote_name
         cursor.execute(
@@ -1561,11 +1562,14 @@ def _timestamp_text(value: dt.datetime) -> str:
     return str(Person._meta.get_field("created_at").get_db_prep_save(value, connection))
 
 
-def _write_frame(model: type[models.Model], frame: Any) -> None:
+def _write_frame(model: type[models.Model], frame: Any, keys: KeyCheck | None = None) -> None:
     """INSERT the prepared `frame` (see `_full_rows`): one COPY (PostgreSQL, csv written by
-    Polars), one executemany (SQLite), else `bulk_create`."""
+    Polars), one executemany (SQLite), else `bulk_create`. With `keys` (a
+    `bulkkeys.set_checked_keys` block) the frame's foreign keys are registered there."""
     if frame.is_empty():
         return
+    if keys is not None:
+        keys.add(model, frame)
     # Columns null on every row are left out: they are NULL without being sent (no column of
     # these tables has a database default), and most of a new household's ≈ 70 are.
     by_column = {f.column: f for f in model._meta.concrete_fields}
@@ -1696,11 +1700,31 @@ def create_households_precleaned(
         families = families.join(
             heads, left_on="id", right_on="family_id", how="left", maintain_order="left"
         )
+    written = (Household, Family, Person, FamilyMembership, ProgramMembership, Change)
+    with set_checked_keys(written) as keys:
+        _write_precleaned(changeset, data, households, families, persons, now, today, keys)
+    return households.height, families.height, persons.height
+
+
+def _write_precleaned(
+    changeset: ChangeSet,
+    data: Precleaned,
+    households: Any,
+    families: Any,
+    persons: Any,
+    now: dt.datetime,
+    today: dt.date,
+    keys: KeyCheck | None,
+) -> None:
+    """The writes of `create_households_precleaned`, one per table, registered with `keys`."""
+    import polars as pl
+
     # Families point at their head before the persons exist: the key is checked at commit
-    # (Django's foreign keys are DEFERRABLE INITIALLY DEFERRED on both databases).
-    _write_frame(Household, _full_rows(Household, households, now=now, ids=True))
-    _write_frame(Family, _full_rows(Family, families, now=now, ids=True))
-    _write_frame(Person, _full_rows(Person, persons, now=now, ids=True))
+    # (Django's foreign keys are DEFERRABLE INITIALLY DEFERRED on both databases) or, in a
+    # `set_checked_keys` block, on leaving it.
+    _write_frame(Household, _full_rows(Household, households, now=now, ids=True), keys)
+    _write_frame(Family, _full_rows(Family, families, now=now, ids=True), keys)
+    _write_frame(Person, _full_rows(Person, persons, now=now, ids=True), keys)
     memberships = persons.select(
         pl.col("id").alias("person_id"),
         "family_id",
@@ -1712,14 +1736,16 @@ def create_households_precleaned(
         ).alias("relation_kk"),
         pl.lit(today).alias("valid_from"),
     )
-    _write_frame(FamilyMembership, _full_rows(FamilyMembership, memberships, now=now, ids=False))
+    _write_frame(
+        FamilyMembership, _full_rows(FamilyMembership, memberships, now=now, ids=False), keys
+    )
     programmes = _programme_rows(data, persons, today)
     if programmes.height:
         programmes = programmes.with_columns(
             pl.Series("id", _reserve_ids(ProgramMembership, programmes.height), dtype=pl.Int64)
         )
         _write_frame(
-            ProgramMembership, _full_rows(ProgramMembership, programmes, now=now, ids=True)
+            ProgramMembership, _full_rows(ProgramMembership, programmes, now=now, ids=True), keys
         )
     # History in (entity, entity_id) order, as write_changes_bulk writes it.
     create = Change.Action.CREATE.value
@@ -1743,8 +1769,7 @@ def create_households_precleaned(
         pl.lit(create).alias("action"),
         pl.lit("{}").alias("diff"),
     )
-    _write_frame(Change, _full_rows(Change, history, now=now, ids=False))
-    return households.height, families.height, persons.height
+    _write_frame(Change, _full_rows(Change, history, now=now, ids=False), keys)
 
 
 def _programme_rows(data: Precleaned, persons: Any, today: dt.date) -> Any:
