@@ -23,6 +23,7 @@ raises `Cancelled`, which rolls the transaction back with everything else.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from terpadu.imports.validation import (
 )
 from terpadu.proposals import bulk
 from terpadu.regions.models import Region
-from terpadu.registry import records
+from terpadu.registry import bulkpipe, records
 from terpadu.registry.models import Change, ChangeSet, Family, Household, Person, Program
 from terpadu.registry.records import RecordIssue, RegistryError
 
@@ -492,11 +493,14 @@ def apply_checked(
 ) -> Outcome:
     """Apply the spilled batches of `tmp`; call inside a transaction (see module docstring)."""
     applier = Applier(job, ctx, by=by, current=current, the_plan=the_plan)
-    for frame in iter_spilled(tmp):
+    # Direct mode: PostgreSQL writes a chunk's households while the next one is prepared.
+    overlap = bulkpipe.pipeline() if job.mode == Mode.DIRECT else contextlib.nullcontext()
+    with overlap:
+        for frame in iter_spilled(tmp):
+            if cancelled():
+                raise Cancelled
+            applier.feed(frame)
+            on_batch(applier.out.rows_applied)
         if cancelled():
             raise Cancelled
-        applier.feed(frame)
-        on_batch(applier.out.rows_applied)
-    if cancelled():
-        raise Cancelled
-    return applier.finish()
+        return applier.finish()

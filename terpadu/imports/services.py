@@ -309,6 +309,22 @@ class _Live:
         path = _live_file(self.job.pk, "json")
         path.write_text(json.dumps(counters))
 
+    def cancel_requested(self) -> bool:
+        """The job's cancel flag as committed by the cancel view: over the side connection
+        where there is one (a query on the apply's own would wait for its queued writes),
+        else through the ORM; or the cancel marker file."""
+        flag = None
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                row = self.conn.execute(
+                    f"SELECT cancel_requested FROM {ImportJob._meta.db_table} WHERE id = %s",  # noqa: S608
+                    [self.job.pk],
+                ).fetchone()
+                flag = bool(row and row[0])
+        if flag is None:
+            flag = _cancelled(self.job)
+        return flag or _cancel_marked(self.job.pk)
+
     def close(self) -> None:
         if self.conn is not None:
             with contextlib.suppress(Exception):
@@ -777,7 +793,7 @@ def apply(
                 current=result.current,
                 the_plan=the_plan,
                 on_batch=lambda n: _applied_progress(live, n, on_progress),
-                cancelled=lambda: _cancelled(job),
+                cancelled=live.cancel_requested,
             )
             region_code = job.region_code
             ref = str(job.pk)

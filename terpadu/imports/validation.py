@@ -381,32 +381,64 @@ def _flag_rows(
     return [make(row_no, value, issue) for row_no, value in rows for issue in bad[value]]
 
 
+ColumnSpec = tuple[str, type[models.Model], frozenset[str]]  # key, model, allowed fields
+
+
+def _fast_ok(ctx: Context, key: str, model: type[models.Model]) -> pl.Expr:
+    """Cells of `key` that need no cleaning: plain text within the field's length."""
+    model_field = model._meta.get_field(layout.column(key).field or key)
+    if isinstance(model_field, models.CharField) and not model_field.choices:
+        return text_fast_ok(pl.col(ctx.columns[key]), model_field.max_length)
+    return pl.lit(False)
+
+
+def _slow_values(
+    ctx: Context, frame: pl.DataFrame, specs: Sequence[ColumnSpec]
+) -> dict[str, list[str]]:
+    """{key: distinct raw values that `_clean_column` must clean} for every column of
+    `specs`, in one pass over the batch."""
+    if not specs:
+        return {}
+    row = (
+        frame.lazy()
+        .select(
+            pl.col(ctx.columns[key])
+            .filter(~_fast_ok(ctx, key, model))
+            .drop_nulls()
+            .unique()
+            .implode()
+            .alias(key)
+            for key, model, _ in specs
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    return {key: list(values) for key, values in row.items()}
+
+
 def _clean_column(
     ctx: Context,
     frame: pl.DataFrame,
-    key: str,
-    model: type[models.Model],
-    allowed: frozenset[str],
+    spec: ColumnSpec,
+    slow_values: list[str],
     findings: list[Finding],
 ) -> pl.Expr:
-    """The cleaned column `key` (typed) by the registry's `_clean_fields`, per distinct value."""
+    """The cleaned column of `spec` (typed) by the registry's `_clean_fields`, per distinct
+    value; `slow_values`: the batch's values that need it (`_slow_values`)."""
+    key, model, allowed = spec
     col = ctx.columns[key]
     name = layout.column(key).field or key
     model_field = model._meta.get_field(name)
     dtype = _python_type(model_field)
     header = ctx.header(key)
-    fast = (
-        text_fast_ok(pl.col(col), model_field.max_length)
-        if isinstance(model_field, models.CharField) and not model_field.choices
-        else pl.lit(False)
-    )
-    slow_values = _distinct(frame, col, ~fast)
+    fast = _fast_ok(ctx, key, model)
     cleaned: dict[str, Any] = {}
     bad: dict[str, list[Any]] = {}
     memo = ctx.cleaned.setdefault(key, {})
+    today = timezone.localdate()
     for raw in slow_values:
         if raw not in memo:
-            memo[raw] = _clean_value(raw, model, model_field, name, header, allowed)
+            memo[raw] = _clean_value(raw, model, model_field, name, header, allowed, today)
         value, issues = memo[raw]
         if issues:
             bad[raw] = issues
@@ -438,11 +470,12 @@ def _clean_value(
     name: str,
     header: str,
     allowed: frozenset[str],
+    today: dt.date,
 ) -> tuple[Any, list[tuple[str, str, str]]]:
     """(cleaned value, []) of one raw cell value by the registry's `_clean_fields` and the
-    code lists, or (None, [(rule, message id, message en), …]) when it is refused."""
+    code lists, or (None, [(rule, message id, message en), …]) when it is refused; dates
+    after `today` are refused."""
     variable = codelists.FIELD_VARIABLE.get(name)
-    today = timezone.localdate()
     value: Any = raw
     if isinstance(model_field, models.DateField):
         value = date_text(raw)
@@ -645,16 +678,12 @@ def check_batch(ctx: Context, frame: pl.DataFrame) -> Checked:
         )
     new = pl.col("person_id").is_null()
 
-    typed: list[pl.Expr] = []
-    for key in PERSON_KEYS:
-        if key in ("nik",) or not ctx.has(key):
-            continue
-        typed.append(_clean_column(ctx, frame, key, Person, PERSON_CREATE_FIELDS, findings))
-    typed.extend(
-        _clean_column(ctx, frame, key, Household, HOUSEHOLD_CREATE_FIELDS, findings)
-        for key in HOUSEHOLD_KEYS
-        if ctx.has(key)
-    )
+    specs: list[ColumnSpec] = [
+        (key, Person, PERSON_CREATE_FIELDS) for key in PERSON_KEYS if key != "nik" and ctx.has(key)
+    ]
+    specs += [(key, Household, HOUSEHOLD_CREATE_FIELDS) for key in HOUSEHOLD_KEYS if ctx.has(key)]
+    slow = _slow_values(ctx, frame, specs)
+    typed = [_clean_column(ctx, frame, spec, slow[spec[0]], findings) for spec in specs]
     typed.append(_region_column(ctx, frame, findings))
     frame = frame.with_columns(typed)
     for key in ("nik", "no_kk"):

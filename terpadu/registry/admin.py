@@ -99,7 +99,8 @@ class HouseholdAdmin(RecordAdmin):
     update_fn = staticmethod(records.update_household)
     list_display = ("pk", "region_code", "address", "status", "desil")
     list_filter = ("status", "kelayakan")
-    search_fields = ("=id_dtks", "=region_code")
+    # Exact, not "=" (iexact, UPPER(...) = UPPER(...)), so that the b-tree indexes answer.
+    search_fields = ("id_dtks__exact", "region_code__exact")
     raw_id_fields = ("region",)
     readonly_fields = ("region_code", *_STATUS_READONLY)
     list_select_related = ("region",)
@@ -110,7 +111,7 @@ class FamilyAdmin(RecordAdmin):
     update_fn = staticmethod(records.update_family)
     list_display = ("pk", "masked_kk", "region_code", "nuk", "status")
     list_filter = ("status",)
-    search_fields = ("=no_kk",)
+    search_fields = ("no_kk__exact",)
     raw_id_fields = ("head",)
     readonly_fields = ("household", "region_code", *_STATUS_READONLY)
 
@@ -124,7 +125,7 @@ class PersonAdmin(RecordAdmin):
     update_fn = staticmethod(records.update_person)
     list_display = ("name", "masked_nik", "region_code", "sex", "status")
     list_filter = ("status", "sex", "padan")
-    search_fields = ("=nik", "^name_norm")
+    search_fields = ("nik__exact", "^name_norm")
     readonly_fields = (
         "household",
         "family",

@@ -35,6 +35,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, models
 
+from terpadu.registry import bulkpipe
+
 
 class KeyCheck:
     """The frames written inside one `set_checked_keys` block, checked on leaving it."""
@@ -43,12 +45,15 @@ class KeyCheck:
         self.frames: list[tuple[type[models.Model], Any]] = []
 
     def add(self, model: type[models.Model], frame: Any) -> None:
-        """Register `frame` (a Polars frame of `model`'s column names) as written."""
+        """Register `frame` (a Polars frame of `model`'s column names) as written; only its
+        primary and foreign keys are kept."""
         if frame.height:
-            self.frames.append((model, frame))
+            keys = [model._meta.pk.column, *(f.column for f in _constrained_keys(model))]
+            self.frames.append((model, frame.select(c for c in keys if c in frame.columns)))
 
-    def verify(self) -> None:
-        """Raise IntegrityError unless every foreign key of every frame points at a row."""
+    def verify(self, raw: Any = None) -> None:
+        """Raise IntegrityError unless every foreign key of every frame points at a row.
+        `raw`: the psycopg connection to look up with (a `bulkpipe` writer), else Django's."""
         import polars as pl
 
         written: dict[type[models.Model], list[Any]] = {}
@@ -65,7 +70,7 @@ class KeyCheck:
                 if target.model in own and target.primary_key:
                     values = values.filter(~values.is_in(own[target.model].implode()))
                 if values.len():
-                    _check_existing(model, field, values.to_list())
+                    _check_existing(model, field, values.to_list(), raw)
 
 
 def _constrained_keys(model: type[models.Model]) -> Iterable[models.ForeignKey]:
@@ -74,19 +79,22 @@ def _constrained_keys(model: type[models.Model]) -> Iterable[models.ForeignKey]:
             yield field
 
 
-def _check_existing(model: type[models.Model], field: models.ForeignKey, values: list) -> None:
+def _check_existing(
+    model: type[models.Model], field: models.ForeignKey, values: list, raw: Any
+) -> None:
     """One query for the keys of `field` not written in the block: the rows must exist, and
     are locked FOR KEY SHARE as the trigger would have locked them."""
     q = connection.ops.quote_name
     target = field.target_field
     table, column = q(target.model._meta.db_table), q(target.column)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {column} FROM {table} WHERE {column} = ANY(%s) FOR KEY SHARE",  # noqa: S608
-                [values],
-            )
-            found = {row[0] for row in cursor.fetchall()}
+        sql = f"SELECT {column} FROM {table} WHERE {column} = ANY(%s) FOR KEY SHARE"  # noqa: S608
+        if raw is not None:
+            found = {row[0] for row in raw.execute(sql, [values]).fetchall()}
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [values])
+                found = {row[0] for row in cursor.fetchall()}
     else:  # nothing to lock against (SQLite writes one transaction at a time)
         manager = target.model._base_manager
         lookup = {f"{target.attname}__in": values}
@@ -121,15 +129,32 @@ def set_checked_keys(models_written: Iterable[type[models.Model]]) -> Iterator[K
     """Write `models_written` inside this block with their foreign keys checked as sets on
     leaving it (yields the `KeyCheck` to register frames with), or — where that is not
     available — by the database as usual (yields None). Call inside a transaction."""
-    if not available(models_written):
+    models_written = tuple(models_written)
+    pipe = bulkpipe.current()
+    if pipe is None:
+        usable = available(models_written)
+    else:  # asked once per pipeline: a query waits for the queued writes
+        usable = pipe.cache.get(("set-checked-keys", models_written))
+        if usable is None:
+            usable = pipe.cache[("set-checked-keys", models_written)] = available(models_written)
+    if not usable:
         yield None
         return
     check = KeyCheck()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
+    _execute(pipe, "SET LOCAL session_replication_role = replica")
     # On an error the block's transaction (or savepoint) is rolled back, and the setting
     # with it; a reset there would only fail on the aborted transaction and hide the error.
     yield check
+    _execute(pipe, "SET LOCAL session_replication_role TO DEFAULT")
+    if pipe is None:
+        check.verify()
+    else:  # in order after the writes it checks; a failure surfaces at the next query
+        pipe.submit(check.verify)
+
+
+def _execute(pipe: bulkpipe.Pipe | None, sql: str) -> None:
+    if pipe is not None:
+        pipe.submit(lambda raw: raw.execute(sql))
+        return
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role TO DEFAULT")
-    check.verify()
+        cursor.execute(sql)

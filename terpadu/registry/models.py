@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from terpadu.registry.codelists import DEFAULT_CODELIST, Codelist
@@ -78,8 +79,10 @@ class StatusFields(models.Model):
     penetapan_period = models.CharField(
         _("periode penetapan"), max_length=7, blank=True, help_text=_("YYYY-MM")
     )
-    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("diubah"), auto_now=True)
+    # The database default serves the bulk writes (records.create_households_precleaned),
+    # which leave these columns out: parsing a timestamp per row costs a COPY ≈ 25 %.
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(_("diubah"), auto_now=True, db_default=Now())
 
     class Meta:
         abstract = True
@@ -92,7 +95,8 @@ class HouseholdData(StatusFields):
     region, but only the registry row is the region's `households`.
     """
 
-    id_dtks = models.CharField(_("ID DTKS"), max_length=40, blank=True, db_index=True)
+    # Indexed on the registry row only, and only where set (see Household.Meta).
+    id_dtks = models.CharField(_("ID DTKS"), max_length=40, blank=True)
     id_bdt = models.CharField(_("ID BDT"), max_length=40, blank=True)
     region_code = models.CharField(_("kode wilayah"), max_length=10)
     address = models.CharField(_("alamat"), max_length=255, blank=True)
@@ -180,7 +184,14 @@ class Household(HouseholdData):
     class Meta:
         verbose_name = _("rumah tangga")
         verbose_name_plural = _("rumah tangga")
-        indexes = [models.Index(fields=["region_code", "status"], name="hh_region_status_idx")]
+        indexes = [
+            models.Index(fields=["region_code", "status"], name="hh_region_status_idx"),
+            # New households have none until a determination gives it: a partial index
+            # costs them nothing (and exact lookups are all that is asked of it).
+            models.Index(
+                fields=["id_dtks"], condition=models.Q(id_dtks__gt=""), name="hh_id_dtks_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Ruta #{self.pk} ({self.region_code})"
@@ -190,7 +201,8 @@ class FamilyData(StatusFields):
     """The data columns of a family, shared with its edition versions (editions app)."""
 
     region_code = models.CharField(_("kode wilayah"), max_length=10)
-    no_kk = models.CharField(_("No KK"), max_length=16, null=True, blank=True, db_index=True)
+    # Indexed on the registry row only (Family.Meta): exact lookups, no LIKE twin.
+    no_kk = models.CharField(_("No KK"), max_length=16, null=True, blank=True)
     nuk = models.PositiveSmallIntegerField(_("nomor urut keluarga (NUK)"), default=1)
     desil = models.PositiveSmallIntegerField(_("desil keluarga"), null=True, blank=True)
 
@@ -211,12 +223,16 @@ class Family(FamilyData):
         blank=True,
         related_name="+",
         verbose_name=_("kepala keluarga"),
+        db_index=False,  # read from the family, never searched by (persons are not deleted)
     )
 
     class Meta:
         verbose_name = _("keluarga")
         verbose_name_plural = _("keluarga")
-        indexes = [models.Index(fields=["region_code", "status"], name="fam_region_status_idx")]
+        indexes = [
+            models.Index(fields=["region_code", "status"], name="fam_region_status_idx"),
+            models.Index(fields=["no_kk"], name="family_no_kk_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"KK {self.no_kk or '-'}"
@@ -325,8 +341,14 @@ class Person(PersonData):
             models.Index(fields=["region_code", "name_norm"], name="person_region_name_idx"),
             models.Index(fields=["name_norm"], name="person_name_idx"),
             models.Index(fields=["region_code", "status"], name="person_region_status_idx"),
-            # Edition diffs read the persons an edition touched (editions/asof.py).
-            models.Index(fields=["penetapan_period"], name="person_penetapan_idx"),
+            # Edition diffs read the persons an edition touched (editions/asof.py: a period
+            # range above ''); rows no edition has determined yet ('') are left out, so
+            # new rows (imports, usulan baru before their edition) cost it nothing.
+            models.Index(
+                fields=["penetapan_period"],
+                condition=models.Q(penetapan_period__gt=""),
+                name="person_penetapan_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(sex__in=[1, 2]), name="person_sex_valid"),
@@ -339,7 +361,12 @@ class Person(PersonData):
 class FamilyMembership(models.Model):
     """A person's membership of a family over time; the open row is the current one."""
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        db_index=False,  # membership_person_idx (person, valid_to) serves it
+    )
     family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="memberships")
     region_code = models.CharField(_("kode wilayah"), max_length=10)
     relation_kk = models.PositiveSmallIntegerField(
@@ -545,7 +572,12 @@ class Change(models.Model):
         DEACTIVATE = "deactivate", _("Nonaktifkan")
         REACTIVATE = "reactivate", _("Aktifkan kembali")
 
-    changeset = models.ForeignKey(ChangeSet, on_delete=models.PROTECT, related_name="changes")
+    # Append-only rows of one changeset lie together on disk: on PostgreSQL a BRIN index
+    # (a few pages, next to nothing per insert) finds them; registry/0007 creates it, and
+    # SQLite keeps its b-tree.
+    changeset = models.ForeignKey(
+        ChangeSet, on_delete=models.PROTECT, related_name="changes", db_index=False
+    )
     entity = models.CharField(_("entitas"), max_length=20)
     entity_id = models.BigIntegerField(_("id entitas"))
     region_code = models.CharField(_("kode wilayah"), max_length=10)

@@ -23,6 +23,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,6 +34,7 @@ from terpadu.accounts.access import Action, can
 from terpadu.lib.names import normalise_name
 from terpadu.lib.nik import check_nik, check_no_kk
 from terpadu.regions.models import Level, Region
+from terpadu.registry import bulkpipe
 from terpadu.registry.bulkkeys import KeyCheck, set_checked_keys
 from terpadu.registry.codelists import is_informal
 from terpadu.registry.models import (
@@ -1173,6 +1175,7 @@ def write_changes_bulk(
     q = connection.ops.quote_name
     columns = ", ".join(q(Change._meta.get_field(name).column) for name in _CHANGE_FIELDS)
     sql = f"COPY {q(Change._meta.db_table)} ({columns}) FROM STDIN"
+    bulkpipe.settle()
     with connection.cursor() as cursor:
         # Django does not log COPY; record it like a query so query counts stay honest.
         debug = getattr(cursor, "debug_sql", None)
@@ -1217,12 +1220,13 @@ def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
                 "FROM generate_series(1, %s)"
             )
             params = [meta.db_table, meta.pk.column, n]
-            cursor.execute(f"SELECT min(v), max(v) FROM ({series}) AS s", params)  # noqa: S608 — constant SQL
-            low, high = cursor.fetchone()
+            ends = f"SELECT min(v), max(v) FROM ({series}) AS s"  # noqa: S608 — constant SQL
+            pipe = bulkpipe.current()  # in a pipeline: drawn beside the queued writes
+            run = pipe.reserve_ids if pipe is not None else _fetch_all
+            low, high = run(ends, params)[0]
             if high - low + 1 == n:
                 return list(range(low, high + 1))
-            cursor.execute(series, params)
-            return [row[0] for row in cursor.fetchall()]
+            return [row[0] for row in run(series, params)]
         q = connection.ops.quote_name
         cursor.execute(
             f"SELECT MAX(COALESCE((SELECT MAX({q(meta.pk.column)}) FROM {q(meta.db_table)}), 0), "  # noqa: S608
@@ -1231,6 +1235,12 @@ def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
         )
         top = cursor.fetchone()[0]
     return list(range(top + 1, top + n + 1))
+
+
+def _fetch_all(sql: str, params: list[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def insert_rows_bulk(
@@ -1262,6 +1272,7 @@ def insert_rows_bulk(
     plain = [(f.attname, _plain_type(f), f) for f in fields]
     q = connection.ops.quote_name
     sql = f"COPY {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) FROM STDIN"
+    bulkpipe.settle()
     with connection.cursor() as cursor:
         debug = getattr(cursor, "debug_sql", None)  # log COPY like a query (query counts)
         with debug(sql) if debug else contextlib.nullcontext(), cursor.cursor.copy(sql) as copy:
@@ -1525,7 +1536,8 @@ def _polars_type(model: type[models.Model], name: str) -> Any:
 def _full_rows(model: type[models.Model], frame: Any, *, now: dt.datetime, ids: bool) -> Any:
     """`frame` (columns named by field name/attname) as every concrete column of `model`,
     in db column names and values prepared for the database: defaults where missing or
-    null, auto_now(_add) = `now`, dates/timestamps as text (SQLite storage, COPY input)."""
+    null, auto_now(_add) = `now` (left out where the column has a database default),
+    dates/timestamps as text (SQLite storage, COPY input)."""
     import polars as pl
 
     exprs = []
@@ -1535,8 +1547,9 @@ def _full_rows(model: type[models.Model], frame: Any, *, now: dt.datetime, ids: 
         name = f.attname if f.attname in frame.columns else f.name
         dtype = _polars_type(model, f.name)
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            exprs.append(pl.lit(_timestamp_text(now)).alias(f.column))
-            continue
+            if f.db_default is models.NOT_PROVIDED:
+                exprs.append(pl.lit(_timestamp_text(now)).alias(f.column))
+            continue  # else left out: the database's default (the statement's time) fills it
         default = None if f.primary_key else f.get_default()
         if name in frame.columns:
             expr = pl.col(name).cast(dtype, strict=True)
@@ -1563,15 +1576,15 @@ def _timestamp_text(value: dt.datetime) -> str:
 
 
 def _write_frame(model: type[models.Model], frame: Any, keys: KeyCheck | None = None) -> None:
-    """INSERT the prepared `frame` (see `_full_rows`): one COPY (PostgreSQL, csv written by
-    Polars), one executemany (SQLite), else `bulk_create`. With `keys` (a
+    """INSERT the prepared `frame` (see `_full_rows`): one COPY (PostgreSQL, text format
+    written by Polars), one executemany (SQLite), else `bulk_create`. With `keys` (a
     `bulkkeys.set_checked_keys` block) the frame's foreign keys are registered there."""
     if frame.is_empty():
         return
     if keys is not None:
         keys.add(model, frame)
-    # Columns null on every row are left out: they are NULL without being sent (no column of
-    # these tables has a database default), and most of a new household's ≈ 70 are.
+    # Columns null on every row are left out: they are NULL without being sent (unless the
+    # column has a database default), and most of a new household's ≈ 70 are.
     by_column = {f.column: f for f in model._meta.concrete_fields}
     nulls = frame.null_count().row(0)
     frame = frame.select(
@@ -1583,12 +1596,18 @@ def _write_frame(model: type[models.Model], frame: Any, keys: KeyCheck | None = 
     table = q(model._meta.db_table)
     columns = ", ".join(q(c) for c in frame.columns)
     if connection.vendor == "postgresql":
-        sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)"
-        data = frame.write_csv(include_header=False, null_value="", quote_style="non_numeric")
+        sql = f"COPY {table} ({columns}) FROM STDIN"
+        data = _copy_text(frame)
+        pipe = bulkpipe.current()
+        if pipe is not None:  # the writer thread sends it while we prepare the next frame
+            if connection.queries_logged:
+                connection.queries_log.append({"sql": sql, "time": "0.000"})
+            pipe.submit(partial(_copy_data, sql=sql, data=data))
+            return
         with connection.cursor() as cursor:
             debug = getattr(cursor, "debug_sql", None)  # log COPY like a query (query counts)
             with debug(sql) if debug else contextlib.nullcontext(), cursor.cursor.copy(sql) as cp:
-                cp.write(data.encode())
+                cp.write(data)
         return
     if connection.vendor == "sqlite":
         marks = ", ".join(["%s"] * len(frame.columns))
@@ -1605,6 +1624,34 @@ def _write_frame(model: type[models.Model], frame: Any, keys: KeyCheck | None = 
         ],
         batch_size=2000,
     )
+
+
+# PostgreSQL's text COPY format: tab-separated, \N for null, and these four escaped in
+# values. PostgreSQL parses it ≈ 10 % faster than csv (no quotes to look for).
+_TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _copy_text(frame: Any) -> bytes:
+    """`frame` (prepared by `_full_rows`) as COPY text-format input."""
+    import polars as pl
+
+    escaped = []
+    for name, dtype in frame.schema.items():
+        expr = pl.col(name)
+        if dtype == pl.String:
+            for char, escape in _TEXT_ESCAPES:  # backslash first: the others add some
+                expr = expr.str.replace_all(char, escape, literal=True)
+        escaped.append(expr)
+    text = frame.select(escaped).write_csv(
+        include_header=False, separator="\t", quote_style="never", null_value="\\N"
+    )
+    return text.encode()
+
+
+def _copy_data(raw: Any, *, sql: str, data: bytes) -> None:
+    """COPY `data` on the psycopg connection `raw` (a `bulkpipe` writer's work)."""
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.write(data)
 
 
 def _mapped(expr: Any, fn: Any, values: Iterable[Any], dtype: Any) -> Any:
@@ -1628,10 +1675,16 @@ def create_households_precleaned(
 
     households, families, persons = data.households, data.families, data.persons
     region_ids = households.get_column("region_id").unique().to_list() if households.height else []
+    # In a pipeline the desa already checked by an earlier call are not asked again (a query
+    # would wait for the queued writes).
+    pipe = bulkpipe.current()
+    known: set[int] = pipe.cache.setdefault("desa", set()) if pipe is not None else set()
+    region_ids = [pk for pk in region_ids if pk not in known]
     if region_ids:
         ok = Region.objects.filter(pk__in=region_ids, level=Level.DESA, valid_to__isnull=True)
         if ok.count() != len(region_ids):
             raise RegistryError([_region_not_desa("region")])
+        known.update(region_ids)
     stamp = dict(stamp or {})
     now, today = timezone.now(), timezone.localdate()
     if stamp:
@@ -1737,7 +1790,9 @@ def _write_precleaned(
         pl.lit(today).alias("valid_from"),
     )
     _write_frame(
-        FamilyMembership, _full_rows(FamilyMembership, memberships, now=now, ids=False), keys
+        FamilyMembership,
+        _full_rows(FamilyMembership, _with_ids(FamilyMembership, memberships), now=now, ids=True),
+        keys,
     )
     programmes = _programme_rows(data, persons, today)
     if programmes.height:
@@ -1769,7 +1824,16 @@ def _write_precleaned(
         pl.lit(create).alias("action"),
         pl.lit("{}").alias("diff"),
     )
-    _write_frame(Change, _full_rows(Change, history, now=now, ids=False), keys)
+    _write_frame(Change, _full_rows(Change, _with_ids(Change, history), now=now, ids=True), keys)
+
+
+def _with_ids(model: type[models.Model], frame: Any) -> Any:
+    """`frame` with an ``id`` column of new ids: drawn in Python (beside a pipeline's
+    queued writes) rather than by the column default, row by row, inside the COPY."""
+    import polars as pl
+
+    ids = _reserve_ids(model, frame.height)
+    return frame.with_columns(pl.Series("id", ids, dtype=pl.Int64))
 
 
 def _programme_rows(data: Precleaned, persons: Any, today: dt.date) -> Any:

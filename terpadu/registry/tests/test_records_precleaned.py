@@ -144,3 +144,21 @@ def test_precleaned_from_bundles_keeps_the_rules(regions) -> None:  # type: igno
     with pytest.raises(records.RegistryError) as err:
         records.precleaned_from_bundles([bad])
     assert err.value.errors[0].path.startswith("x.families[0].members[0].nik")
+
+
+@pytest.mark.django_db
+def test_precleaned_keeps_backslashes_tabs_and_line_breaks(regions) -> None:  # type: ignore[no-untyped-def]
+    """COPY's text format escapes them; nothing is lost or split into another column."""
+    address = "Jl. Kubu\\Dalam\tNo. 3\nRT 001\r\\N"
+    bundle = records.HouseholdBundle(
+        key="x",
+        region=regions["1371011001"],
+        household_fields={"address": address},
+        families=[family(member("Tab\tBackslash\\", relation=1))],
+    )
+    cs = ChangeSet.objects.create(reason="escapes", source=ChangeSet.Source.IMPORT)
+    records.create_households_precleaned(cs, records.precleaned_from_bundles([bundle]))
+    hh = Household.objects.get(pk=Change.objects.get(changeset=cs, entity="household").entity_id)
+    assert hh.address == address
+    assert hh.members.get().name == "Tab\tBackslash\\"
+    assert hh.created_at is not None and hh.members.get().updated_at is not None
