@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import ROOT, drop_database, setup_django
+from benchdb import RECOMMENDED_LOCALE, ROOT, drop_database, setup_django
 
 RESULTS = ROOT / "bench" / "results" / "imports.jsonl"
 BENCH_DB = "h_imports_bench"
@@ -68,6 +68,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--naive", type=int, default=20_000, help="rows of the naive baseline")
     parser.add_argument("--no-apply", action="store_true", help="dry run only")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--db-locale",
+        choices=["recommended", "server"],
+        default="recommended",
+        help="PostgreSQL: create the bench database with README's recommended collation "
+        "(C; default) or the server's default",
+    )
     parser.add_argument(
         "--mode",
         choices=["direct", "proposal"],
@@ -288,7 +295,8 @@ def naive(path: Path, n: int, user) -> dict:  # type: ignore[no-untyped-def]
 
 def main() -> None:
     args = parse_args()
-    vendor, _tmp = setup_django(args.database_url, BENCH_DB)
+    locale = RECOMMENDED_LOCALE if args.db_locale == "recommended" else ""
+    vendor, _tmp = setup_django(args.database_url, BENCH_DB, locale=locale)
     from django.core.management import call_command
     from django.db import connection
 
@@ -322,6 +330,7 @@ def main() -> None:
                 "format": fmt,
                 "persons": args.persons,
                 "mode": args.mode,
+                "db_locale": args.db_locale if vendor == "postgresql" else None,
                 **result,
             }
             if fmt == "csv" and args.naive and not args.no_apply:

@@ -4,7 +4,7 @@
 1. finds exact NIK and No KK matches (indexed columns),
 2. prefilters registry persons that share a blocking key with a record, in one SQL query
    on indexed columns: the same normalised name in the scope (person_name_idx) or the same
-   birth date (or its day/month swap) in the record's kecamatan (person_region_status_idx
+   birth date (or its day/month swap) in the record's kecamatan (person_region_idx
    range, then a filter),
 3. scores each record only against its own prefiltered persons with the trained model's
    saved parameters (Splink `compare_records` in an in-memory DuckDB, one query per batch).
@@ -109,7 +109,7 @@ def _prefilter(recs: list[dict[str, Any]], scope_prefix: str) -> list[dict[str, 
     """Registry persons sharing a blocking key with any record: one query.
 
     Birth dates are looked up per kecamatan of the records (the batch model's "birth date +
-    kecamatan" rule), each kecamatan a range on person_region_status_idx: a batch of one
+    kecamatan" rule), each kecamatan a range on person_region_idx: a batch of one
     kab/kota reads each of its kecamatan at most once, a single record one kecamatan.
     """
     niks = {r["nik"] for r in recs if r["nik"]}

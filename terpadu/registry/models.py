@@ -179,6 +179,7 @@ class Household(HouseholdData):
         on_delete=models.PROTECT,
         related_name="households",
         verbose_name=_("desa/kelurahan"),
+        db_index=False,  # households are found by region_code (hh_region_status_idx)
     )
 
     class Meta:
@@ -223,7 +224,6 @@ class Family(FamilyData):
         blank=True,
         related_name="+",
         verbose_name=_("kepala keluarga"),
-        db_index=False,  # read from the family, never searched by (persons are not deleted)
     )
 
     class Meta:
@@ -338,9 +338,13 @@ class Person(PersonData):
         verbose_name_plural = _("individu")
         indexes = [
             models.Index(fields=["nik"], name="person_nik_idx"),
-            models.Index(fields=["region_code", "name_norm"], name="person_region_name_idx"),
             models.Index(fields=["name_norm"], name="person_name_idx"),
-            models.Index(fields=["region_code", "status"], name="person_region_status_idx"),
+            # Scope (a region_code range) and status, with the name for name searches and
+            # their counts within a region (read from the index): one index where there
+            # were two, one entry less for every person written.
+            models.Index(
+                fields=["region_code", "status", "name_norm"], name="person_region_idx"
+            ),
             # Edition diffs read the persons an edition touched (editions/asof.py: a period
             # range above ''); rows no edition has determined yet ('') are left out, so
             # new rows (imports, usulan baru before their edition) cost it nothing.
@@ -573,8 +577,8 @@ class Change(models.Model):
         REACTIVATE = "reactivate", _("Aktifkan kembali")
 
     # Append-only rows of one changeset lie together on disk: on PostgreSQL a BRIN index
-    # (a few pages, next to nothing per insert) finds them; registry/0007 creates it, and
-    # SQLite keeps its b-tree.
+    # (a few pages, next to nothing per insert) finds them, on SQLite a b-tree; both are
+    # created by registry/0007 (Django declares no BRIN that SQLite could also build).
     changeset = models.ForeignKey(
         ChangeSet, on_delete=models.PROTECT, related_name="changes", db_index=False
     )
@@ -589,7 +593,9 @@ class Change(models.Model):
     class Meta:
         verbose_name = _("perubahan")
         verbose_name_plural = _("perubahan")
-        indexes = [models.Index(fields=["entity", "entity_id"], name="change_entity_idx")]
+        # Id first: every lookup gives both, and a bulk write's rows then land by number
+        # rather than behind a text comparison per level of the tree.
+        indexes = [models.Index(fields=["entity_id", "entity"], name="change_record_idx")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.entity}#{self.entity_id}"

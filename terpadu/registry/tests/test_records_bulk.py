@@ -112,8 +112,7 @@ def test_write_changes_bulk_one_statement_in_index_order(regions: Any) -> None:
         .order_by("id")
         .values_list("entity", "entity_id", "region_code", "action", "diff")
     )
-    assert stored == [
-        ("household", 4, "1371011001", "update", {"address": ["Jl. Lama", "Jl. Baru ’A’"]}),
+    assert stored == [  # in the history index's order: (entity_id, entity)
         (
             "person",
             2,
@@ -121,6 +120,7 @@ def test_write_changes_bulk_one_statement_in_index_order(regions: Any) -> None:
             "update",
             {"birth_date": ["1990-01-02", None], "desil": [1, 2]},
         ),
+        ("household", 4, "1371011001", "update", {"address": ["Jl. Lama", "Jl. Baru ’A’"]}),
         ("person", 9, "1371011001", "deactivate", {"status": ["aktif", "nonaktif"]}),
     ]
     assert records.write_changes_bulk(changeset, []) == 0

@@ -81,10 +81,12 @@ def _snapshot(changeset: ChangeSet) -> dict[str, Any]:
          m.valid_from, m.valid_to)
         for m in FamilyMembership.objects.filter(person_id__in=ids["person"]).order_by("person_id")
     ]  # fmt: skip
-    history = [
+    # Both writers order history by (entity_id, entity): with other absolute ids the same
+    # rows interleave differently, so they are compared as a set of rows.
+    history = sorted(
         (c.entity, rank[c.entity][c.entity_id], c.region_code, c.action, c.diff)
         for c in Change.objects.filter(changeset=changeset).order_by("id")
-    ]
+    )
     return {
         "household": rows(Household, "household", {}),
         "family": rows(Family, "family", {"household_id": "household", "head_id": "person"}),
