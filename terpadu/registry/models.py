@@ -342,9 +342,7 @@ class Person(PersonData):
             # Scope (a region_code range) and status, with the name for name searches and
             # their counts within a region (read from the index): one index where there
             # were two, one entry less for every person written.
-            models.Index(
-                fields=["region_code", "status", "name_norm"], name="person_region_idx"
-            ),
+            models.Index(fields=["region_code", "status", "name_norm"], name="person_region_idx"),
             # Edition diffs read the persons an edition touched (editions/asof.py: a period
             # range above ''); rows no edition has determined yet ('') are left out, so
             # new rows (imports, usulan baru before their edition) cost it nothing.

@@ -1804,25 +1804,29 @@ def _write_precleaned(
         )
     # History in (entity_id, entity) order, as write_changes_bulk writes it.
     create = Change.Action.CREATE.value
-    history = pl.concat(
-        [
-            frame.select(
-                pl.lit(entity).alias("entity"),
-                pl.col("id").alias("entity_id"),
-                pl.col("region_code"),
-            )
-            for entity, frame in (
-                ("family", families),
-                ("household", households),
-                ("person", persons),
-                ("programmembership", programmes),
-            )
-            if frame.height or entity != "programmembership"
-        ]
-    ).sort("entity_id", "entity").with_columns(
-        pl.lit(changeset.pk, dtype=pl.Int64).alias("changeset_id"),
-        pl.lit(create).alias("action"),
-        pl.lit("{}").alias("diff"),
+    history = (
+        pl.concat(
+            [
+                frame.select(
+                    pl.lit(entity).alias("entity"),
+                    pl.col("id").alias("entity_id"),
+                    pl.col("region_code"),
+                )
+                for entity, frame in (
+                    ("family", families),
+                    ("household", households),
+                    ("person", persons),
+                    ("programmembership", programmes),
+                )
+                if frame.height or entity != "programmembership"
+            ]
+        )
+        .sort("entity_id", "entity")
+        .with_columns(
+            pl.lit(changeset.pk, dtype=pl.Int64).alias("changeset_id"),
+            pl.lit(create).alias("action"),
+            pl.lit("{}").alias("diff"),
+        )
     )
     _write_frame(Change, _full_rows(Change, _with_ids(Change, history), now=now, ids=True), keys)
 
