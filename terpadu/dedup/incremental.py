@@ -2,10 +2,10 @@
 
 `match_records` does not re-run the dedup. For a batch of new records it
 1. finds exact NIK and No KK matches (indexed columns),
-2. prefilters registry persons that share a blocking key with a record, in one SQL query
-   on indexed columns: the same normalised name in the scope (person_name_idx) or the same
-   birth date (or its day/month swap) in the record's kecamatan (person_region_idx
-   range, then a filter),
+2. prefilters registry persons that share a blocking key with a record, one indexed lookup
+   per key: the same NIK, No KK or normalised name (person_name_idx; kept if in the scope)
+   or the same birth date (or its day/month swap) in the record's kecamatan
+   (person_region_idx range, then a filter),
 3. scores each record only against its own prefiltered persons with the trained model's
    saved parameters (Splink `compare_records` in an in-memory DuckDB, one query per batch).
 
@@ -106,11 +106,14 @@ _PERSON_FIELDS = (
 
 
 def _prefilter(recs: list[dict[str, Any]], scope_prefix: str) -> list[dict[str, Any]]:
-    """Registry persons sharing a blocking key with any record: one query.
+    """Registry persons sharing a blocking key with any record.
 
-    Birth dates are looked up per kecamatan of the records (the batch model's "birth date +
-    kecamatan" rule), each kecamatan a range on person_region_idx: a batch of one
-    kab/kota reads each of its kecamatan at most once, a single record one kecamatan.
+    One indexed lookup of person ids per key — NIK (person_nik_idx), No KK (the family's
+    index, then the persons of those families), name (person_name_idx) and birth date per
+    kecamatan of the records (the batch model's "birth date + kecamatan" rule; a range on
+    person_region_idx: a batch of one kab/kota reads each of its kecamatan at most once) —
+    then one read of those persons. One query ORing the keys across the family join would
+    read the whole person table instead.
     """
     niks = {r["nik"] for r in recs if r["nik"]}
     kks = {r["no_kk"] for r in recs if r["no_kk"]}
@@ -120,23 +123,31 @@ def _prefilter(recs: list[dict[str, Any]], scope_prefix: str) -> list[dict[str, 
         for d in (r["birth_date"], _swapped(r["birth_date"])):
             if d:
                 dates_by_kec.setdefault(r["_kec"], set()).add(d)
-    cond = Q()
+    keys: list[Q] = []
     if niks:
-        cond |= Q(nik__in=niks)
+        keys.append(Q(nik__in=niks))
     if kks:
-        cond |= Q(family__no_kk__in=kks)
+        keys.append(Q(family__no_kk__in=kks))
     if names:
-        # Name alone (person_name_idx); the scope is applied below, in Python: ANDing the
-        # index with the scope's region range would read the whole kab/kota's index range.
-        cond |= Q(name_norm__in=names)
-    for kec, dates in sorted(dates_by_kec.items()):
-        cond |= Q(birth_date__in=dates) & prefix_q("region_code", kec)
-    if not cond:
+        # Name alone; the scope is applied below, in Python: ANDing the index with the
+        # scope's region range would read the whole kab/kota's index range.
+        keys.append(Q(name_norm__in=names))
+    keys += [
+        Q(birth_date__in=dates) & prefix_q("region_code", kec)
+        for kec, dates in sorted(dates_by_kec.items())
+    ]
+    active = Person.objects.filter(status__in=ACTIVE)
+    ids: set[int] = set()
+    for key in keys:
+        ids.update(active.filter(key).values_list("pk", flat=True)[:PREFILTER_CAP])
+        if len(ids) >= PREFILTER_CAP:
+            break
+    if not ids:
         return []
-    qs = Person.objects.filter(status__in=ACTIVE).filter(cond)
+    qs = Person.objects.filter(pk__in=sorted(ids)[:PREFILTER_CAP])
     return [
         p
-        for p in qs.values(*_PERSON_FIELDS)[:PREFILTER_CAP]
+        for p in qs.values(*_PERSON_FIELDS)
         if p["region_code"].startswith(scope_prefix)
         or (p["nik"] and p["nik"] in niks)
         or (p["family__no_kk"] and p["family__no_kk"] in kks)

@@ -26,6 +26,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
@@ -597,10 +598,15 @@ def _run_validation(
     ImportIssue.objects.filter(job=job).delete()
     writer = _IssueWriter(job)
     counter = {"n": 0}
+    # Checked batches go to disk on a second thread while the next one is checked (Polars
+    # writes without the interpreter lock); `result()` below re-raises a failed write.
+    spilling = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terpadu-spill")
+    spilled: list[Future[None]] = []
 
     def on_batch(checked: validation.Checked) -> None:
         if spill is not None:
-            checked.frame.write_ipc(applying.spill_path(spill, counter["n"]))
+            path = applying.spill_path(spill, counter["n"])
+            spilled.append(spilling.submit(checked.frame.write_ipc, path))
         counter["n"] += 1
         rows = ctx.rows_read
         if live is not None:
@@ -612,14 +618,19 @@ def _run_validation(
         if _cancelled(job):
             raise applying.Cancelled
 
-    result = validation.run(
-        ctx,
-        _path(job),
-        batch_size=batch_size,
-        on_batch=on_batch,
-        sink=writer,
-        match_duplicates=match_duplicates,  # warnings only: the dry run asks, the apply not
-    )
+    try:
+        result = validation.run(
+            ctx,
+            _path(job),
+            batch_size=batch_size,
+            on_batch=on_batch,
+            sink=writer,
+            match_duplicates=match_duplicates,  # warnings only: the dry run asks, the apply not
+        )
+        for written in spilled:
+            written.result()
+    finally:
+        spilling.shutdown(wait=True)
     return ctx, result
 
 

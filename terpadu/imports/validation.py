@@ -169,12 +169,20 @@ def _id_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
 def nik_fast_ok(expr: pl.Expr, *, female_offset: bool = True) -> pl.Expr:
     """True where check_nik/check_no_kk surely finds no error and no date/region warning.
 
-    Conservative on purpose (days 29–31 go to the registry validator: they need a calendar).
+    Conservative on purpose: only dates that exist in every year (29 February goes to the
+    registry validator: it needs the century).
     """
     text, day, month, _ = _id_parts(expr)
-    day_ok = day.is_between(1, 28)
+    long_month = month.is_in([1, 3, 5, 7, 8, 10, 12])
+
+    def exists(d: pl.Expr) -> pl.Expr:
+        return (
+            d.is_between(1, 28) | (d.is_between(29, 30) & (month != 2)) | ((d == 31) & long_month)
+        )
+
+    day_ok = exists(day)
     if female_offset:
-        day_ok = day_ok | day.is_between(41, 68)
+        day_ok = day_ok | exists(day - 40)
     return (
         text.str.contains(r"^[0-9]{16}$")
         & text.str.slice(0, 2).is_in(_PROVINCES)

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 
 MAX_PENDING = 8  # queued COPYs/statements (a chunk writes ≈ 6)
 
@@ -45,7 +45,8 @@ class Pipe:
     """The writer thread and queue of one `pipeline()` block."""
 
     def __init__(self) -> None:
-        self.raw = connection.connection  # the psycopg connection of the open transaction
+        self.db = connections[connection.alias]  # this thread's wrapper, for the writer
+        self.raw = self.db.connection  # the psycopg connection of the open transaction
         self.queue: queue.Queue[Work | None] = queue.Queue(MAX_PENDING)
         self.error: BaseException | None = None
         self.cache: dict[Any, Any] = {}  # per-block answers (e.g. checked region ids)
@@ -60,7 +61,8 @@ class Pipe:
                 if work is None:
                     return
                 if self.error is None:  # after a failure the transaction is aborted: skip
-                    work(self.raw)
+                    with self.db.wrap_database_errors:  # psycopg's errors as Django's
+                        work(self.raw)
             except BaseException as exc:
                 self.error = exc
             finally:

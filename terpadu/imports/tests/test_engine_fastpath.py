@@ -43,6 +43,41 @@ def test_nik_fast_path_only_accepts_clean_niks(values: list[str]) -> None:
             assert result.value == value.strip(" \t\r\n'‘’`")
 
 
+# Structured ids: a province, any day/month (incl. 29–31, 41–71, 00, 13…), any year/serial.
+STRUCTURED = st.builds(
+    lambda prov, rest, day, month, yy, serial: f"{prov}{rest}{day:02d}{month:02d}{yy:02d}{serial}",
+    st.sampled_from(["11", "13", "32", "99", "00"]),
+    st.text(alphabet="0123456789", min_size=4, max_size=4),
+    st.integers(0, 99),
+    st.integers(0, 13),
+    st.integers(0, 99),
+    st.sampled_from(["0000", "0001", "9999"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(STRUCTURED, min_size=1, max_size=30))
+@example(
+    [
+        "1371013102000001",
+        "1371012902000001",
+        "1371017102000001",
+        "1371013104900001",
+        "1371013012900001",
+        "1371017012900001",
+        "1371016902900001",
+        "1371012902010001",
+    ]
+)
+def test_fast_paths_on_every_day_and_month(values: list[str]) -> None:
+    for female, check in ((True, check_nik), (False, check_no_kk)):
+        for value, ok in zip(values, _fast(values, female=female), strict=True):
+            if ok:
+                result = check(value)
+                assert result.ok and not result.issues, (value, result.issues)
+                assert result.value == value
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(ID_LIKE, min_size=1, max_size=30))
 def test_kk_fast_path_only_accepts_clean_numbers(values: list[str]) -> None:
