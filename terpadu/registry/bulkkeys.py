@@ -20,11 +20,12 @@ A missing key raises `IntegrityError` naming the table, column and value, as Pos
 would; the caller's transaction rolls back. The block is used only where it is safe to do:
 
 * PostgreSQL 15 or later, whose role is a superuser or has been granted
-  ``GRANT SET ON PARAMETER session_replication_role TO <role>`` (see docs/deploy.md);
+  ``GRANT SET ON PARAMETER session_replication_role TO <role>`` (see README, Production);
 * the tables written carry no triggers of their own (replica mode would skip those too).
 
 Anywhere else (SQLite, an unprivileged role) the block yields None and the database checks
-the keys itself as before: the same result, only slower.
+the keys itself as before: the same result, only slower. Inside a `bulkpipe.pipeline()` the
+switch, the writes and the check are queued in that order for its writer thread.
 """
 
 from __future__ import annotations
