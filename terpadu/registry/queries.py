@@ -133,7 +133,10 @@ def search_persons(
     if parsed.kind == "invalid":
         return qs.none()
     if parsed.kind == "id":
-        qs = qs.filter(Q(nik=parsed.value) | Q(family__no_kk=parsed.value))
+        # The families holding that No KK first (one indexed lookup, usually one row): a
+        # single OR across the family join can only be answered by reading every person.
+        families = list(Family.objects.filter(no_kk=parsed.value).values_list("pk", flat=True))
+        qs = qs.filter(Q(nik=parsed.value) | Q(family_id__in=families))
     elif parsed.kind == "nik_prefix":
         qs = qs.filter(prefix_q("nik", parsed.value))
     elif parsed.kind == "name":
