@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import polars as pl
@@ -105,3 +106,22 @@ def test_same_rows_with_and_without_set_checks(regions: Any, monkeypatch) -> Non
     b = ChangeSet.objects.create(reason="triggers", source=ChangeSet.Source.IMPORT)
     records.create_households_precleaned(b, records.precleaned_from_bundles(bundles))
     assert _snapshot(a) == _snapshot(b)
+
+
+@pytest.mark.django_db
+@postgres_only
+def test_available_follows_the_roles_privilege() -> None:
+    """An application role needs `GRANT SET ON PARAMETER` (PostgreSQL 15+); all rolled back."""
+    role = f"terpadu_bulk_probe_{os.getpid()}"  # roles are cluster-wide: one per test worker
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        cursor.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"SET LOCAL ROLE {role}")
+    assert bulkkeys.available([Household]) is False
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute(f"GRANT SET ON PARAMETER session_replication_role TO {role}")
+        cursor.execute(f"SET LOCAL ROLE {role}")
+    assert bulkkeys.available([Household]) is True
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
