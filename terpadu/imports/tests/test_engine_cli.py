@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from terpadu.imports.models import ImportJob, JobStatus
 from terpadu.registry.models import ChangeSet, Person
@@ -58,3 +58,18 @@ def test_errors_and_scope_exit_non_zero(cast, regions, tmp_path) -> None:  # typ
     assert code == 0 and Person.objects.count() == 0  # the only household is quarantined
     code, _, err = _run(str(path), "--region", "1371", "--user", cast["outsider_kab"].username)
     assert code == 2 and "berwenang" in err
+
+
+def test_template_must_be_one_the_user_may_use(cast, regions, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from terpadu.imports.models import MappingTemplate
+
+    path = write_csv(tmp_path / "f.csv", households(1))
+    admin = cast["admin_kabkota"]
+    MappingTemplate.objects.create(name="Milik wilayah lain", region=regions["1372"], mapping={})
+    with pytest.raises(CommandError, match="di luar wilayah"):
+        _run(str(path), "--region", "1371", "--dry-run", "--user", admin.username,
+             "--template", "Milik wilayah lain")  # fmt: skip
+    MappingTemplate.objects.create(name="Nasional", region=None, mapping={"NIK": "nik"})
+    code, out, _ = _run(str(path), "--region", "1371", "--dry-run", "--user", admin.username,
+                        "--template", "Nasional")  # fmt: skip
+    assert code == 0, out

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 
 from terpadu.imports import services
-from terpadu.imports.models import ImportJob, JobStatus, MappingTemplate, Mode
+from terpadu.imports.models import ImportJob, JobStatus, Mode
 from terpadu.regions.models import Region, to_digits
 
 
@@ -53,9 +53,14 @@ class Command(BaseCommand):
                 self._fail(f"Berkas sama sudah diterapkan (impor #{job.duplicate_of_id}).")
             mapping = dict(job.mapping)
             if opts["template"]:
-                template = MappingTemplate.objects.filter(name=opts["template"]).first()
+                # The templates the pages would offer this user for this region, no others.
+                usable = services.templates_for(user, region)
+                template = usable.filter(name=opts["template"]).first()
                 if template is None:
-                    raise CommandError(f"Templat tidak ada: {opts['template']}")
+                    raise CommandError(
+                        f"Templat tidak ada atau di luar wilayah Anda: {opts['template']} "
+                        f"(template unknown or outside your region)"
+                    )
                 mapping = services.apply_template(job, template).mapping
             self.stdout.write(f"Impor #{job.pk}: {path.name} ({job.fmt}, {job.size:,} byte)")
             for header, key in mapping.items():
