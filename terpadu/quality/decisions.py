@@ -158,6 +158,14 @@ def _close_items(flag: ExclusionFlag, state: str, *, by: User, note: str, propos
     )
 
 
+def _lock_open(flag: ExclusionFlag) -> None:
+    """Lock the flag's row for the running transaction and re-read it, so that of two
+    reviewers deciding at once the second waits and then finds it decided."""
+    ExclusionFlag.objects.select_for_update().filter(pk=flag.pk).first()
+    flag.refresh_from_db()
+    _ensure_open(flag)
+
+
 def _ensure_open(flag: ExclusionFlag) -> None:
     if flag.status != FlagStatus.OPEN:
         raise _refuse(
@@ -177,8 +185,8 @@ def propose_from_flag(
     """Turn a flag into a deactivation proposal (reason code from the rule: tidak layak,
     meninggal — which needs evidence — or menolak)."""
     reason = _reason(reason)
-    _ensure_open(flag)
     with transaction.atomic():
+        _lock_open(flag)
         proposal = propose_deactivation(
             by=by,
             target=flag.person,
@@ -207,8 +215,8 @@ def dismiss_flag(*, by: User, flag: ExclusionFlag, reason: str) -> None:
     version and evidence."""
     reason = _reason(reason)
     _ensure_edit(by, flag.region_code)
-    _ensure_open(flag)
     with transaction.atomic():
+        _lock_open(flag)
         flag.status, flag.active = FlagStatus.DISMISSED, False
         flag.decided_by, flag.decided_at, flag.decision_note = by, timezone.now(), reason
         flag.save()

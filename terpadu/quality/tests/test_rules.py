@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from terpadu.proposals.creation import ProposalError
 from terpadu.quality import decisions, reflists, rules
 from terpadu.quality.catalogue import SEED_RULES
 from terpadu.quality.models import EligibilityRule, ExclusionFlag, FlagStatus, QualityDecision
@@ -201,3 +202,20 @@ def test_crossmatch_hook_reads_active_flags_once_per_rule(household, cast):
     for flag in flags:
         decisions.dismiss_flag(by=cast["verifikator_kabkota"], flag=flag, reason="Sudah PHK")
     assert exclusion_flags([p.nik]) == {}
+
+
+def test_a_decision_taken_on_a_stale_copy_of_a_flag_is_refused(household, cast):
+    """Two reviewers open the same flag; the second decision finds it decided (the row is
+    locked and read again inside the decision's transaction)."""
+    (p,) = persons(household(member("Guru Ganda", 1)))
+    load(cast["admin_kabkota"], "guru_sertifikasi", [(p.nik, None)])
+    rules.evaluate("1371")
+    first = ExclusionFlag.objects.get(code="guru_sertifikasi")
+    second = ExclusionFlag.objects.get(pk=first.pk)  # the other reviewer's page
+    decisions.dismiss_flag(by=cast["verifikator_kabkota"], flag=first, reason="Honorer")
+    with pytest.raises(ProposalError):
+        decisions.propose_from_flag(by=cast["verifikator_kabkota"], flag=second, reason="Lain")
+    with pytest.raises(ProposalError):
+        decisions.dismiss_flag(by=cast["verifikator_kabkota"], flag=second, reason="Lagi")
+    assert second.status == FlagStatus.DISMISSED
+    assert QualityDecision.objects.filter(subject="flag", subject_id=first.pk).count() == 1
