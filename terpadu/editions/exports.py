@@ -167,6 +167,9 @@ class Sheet:
     preamble: Sequence[str] = ()
 
 
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def write_xlsx(sheets: Sequence[Sheet], *, unmask: bool) -> IO[bytes]:
     """Write `sheets` to a temporary file (rewound) and return it; the caller streams it.
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("xlsx", "csv")
 CHUNK_ROWS = 2000
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_TYPE = writers.XLSX_CONTENT_TYPE
 CSV_TYPE = "text/csv; charset=utf-8"
 # Identifier columns masked unless the user holds Action.EXPORT_NIK for the exported region.
 ID_KEYS = frozenset({"nik", "no_kk"})

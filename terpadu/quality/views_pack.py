@@ -14,13 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from terpadu.accounts.access import log_access
+from terpadu.editions.exports import XLSX_CONTENT_TYPE
 from terpadu.quality import pack
 from terpadu.quality.forms import PackForm
 from terpadu.quality.models import AgeScheme, TaskItemState
 from terpadu.quality.views import PAGE_SIZE, ensure_quality
 from terpadu.regions.models import Level, Region
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _choose(request: HttpRequest) -> tuple[PackForm, Region, AgeScheme]:
@@ -69,7 +68,7 @@ def pack_xlsx(request: HttpRequest) -> HttpResponse:
         entity_id=province.digits,
         region_code=province.digits,
     )
-    response = HttpResponse(pack.xlsx(data), content_type=XLSX)
+    response = HttpResponse(pack.xlsx(data), content_type=XLSX_CONTENT_TYPE)
     name = f"paket-kualitas-{province.digits}-{scheme.code}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

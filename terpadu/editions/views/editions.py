@@ -302,7 +302,7 @@ def _xlsx_response(handle: Any, name: str) -> FileResponse:
         handle,
         as_attachment=True,
         filename=name,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type=exports.XLSX_CONTENT_TYPE,
     )
 
 
