@@ -90,8 +90,15 @@ class Proposal(models.Model):
         _("status"), max_length=24, choices=Status.choices, default=Status.DRAFT
     )
     # Digits-only desa code the proposal belongs to (scope filter, like registry rows).
+    # Found by region_code (proposal_region_status_idx): no index on the key itself. Every
+    # index here gets an entry for each proposal a determination moves (status is indexed,
+    # so the UPDATE is never HOT).
     region = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("desa")
+        "regions.Region",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("desa"),
+        db_index=False,
     )
     region_code = models.CharField(_("kode wilayah"), max_length=10)
     # Pemindahan wilayah: where the household goes; that region must consent too.
@@ -102,6 +109,7 @@ class Proposal(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("wilayah tujuan"),
+        db_index=False,  # found by destination_code (proposal_destination_idx)
     )
     destination_code = models.CharField(_("kode wilayah tujuan"), max_length=10, blank=True)
     active_registration = models.BooleanField(
@@ -153,7 +161,7 @@ class Proposal(models.Model):
     # Set by workflow._move in the same UPDATE that changes `status`, so the events of a bulk
     # move can be written from exactly the rows it moved (INSERT … SELECT … WHERE token).
     previous_status = models.CharField(max_length=24, blank=True, editable=False)
-    move_token = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
+    move_token = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("usulan")
@@ -162,6 +170,8 @@ class Proposal(models.Model):
             models.Index(fields=["region_code", "status"], name="proposal_region_status_idx"),
             models.Index(fields=["status", "kind"], name="proposal_status_kind_idx"),
             models.Index(fields=["destination_code"], name="proposal_destination_idx"),
+            # Equality only (workflow._move): one b-tree, not db_index's LIKE twin as well.
+            models.Index(fields=["move_token"], name="proposal_move_token_idx"),
         ]
         constraints = [
             models.CheckConstraint(
