@@ -29,23 +29,37 @@ class Action(StrEnum):
     EDIT = "edit"  # propose new entries, corrections, deactivations
     EXPORT_NIK = "export_nik"  # export lists with unmasked NIK (logged)
     MANAGE_USERS = "manage_users"  # create/edit accounts below one's own level
+    QUALITY = "quality"  # see the data-quality worklists of one's scope
+    QUALITY_RUN = "quality_run"  # start a quality run (NIK ganda, flags) for one's scope
+    REFERENCE_UPLOAD = "reference_upload"  # upload reference lists (PNS, pensiunan, upah …)
+    REVIEW_PACK = "review_pack"  # the province review pack and its task lists
 
 
 R = Role
 # Which roles may do what, before the region check. Enumerators see only what is assigned
 # to them (verivali assignments, proposals issue), never the open registry.
+A = Action
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
-    R.OPERATOR_DESA: frozenset({Action.LIST, Action.VIEW, Action.EDIT}),
+    R.OPERATOR_DESA: frozenset({A.LIST, A.VIEW, A.EDIT}),
     R.ENUMERATOR: frozenset(),
-    R.OPERATOR_KECAMATAN: frozenset({Action.LIST, Action.VIEW, Action.EDIT}),
-    R.VERIFIKATOR_KABKOTA: frozenset({Action.LIST, Action.VIEW, Action.EDIT, Action.EXPORT_NIK}),
-    R.ADMIN_KABKOTA: frozenset(
-        {Action.LIST, Action.VIEW, Action.EDIT, Action.EXPORT_NIK, Action.MANAGE_USERS}
+    R.OPERATOR_KECAMATAN: frozenset({A.LIST, A.VIEW, A.EDIT, A.QUALITY}),
+    R.VERIFIKATOR_KABKOTA: frozenset(
+        {A.LIST, A.VIEW, A.EDIT, A.EXPORT_NIK, A.QUALITY, A.QUALITY_RUN}
     ),
-    R.OPERATOR_PROVINSI: frozenset({Action.LIST, Action.VIEW}),
-    R.ADMIN_PROVINSI: frozenset({Action.LIST, Action.VIEW, Action.MANAGE_USERS}),
-    R.PUSAT: frozenset({Action.LIST, Action.VIEW, Action.EXPORT_NIK, Action.MANAGE_USERS}),
-    R.AUDITOR: frozenset({Action.LIST, Action.VIEW}),
+    R.ADMIN_KABKOTA: frozenset(
+        {A.LIST, A.VIEW, A.EDIT, A.EXPORT_NIK, A.MANAGE_USERS, A.QUALITY, A.QUALITY_RUN}
+        | {A.REFERENCE_UPLOAD}
+    ),
+    R.OPERATOR_PROVINSI: frozenset({A.LIST, A.VIEW, A.QUALITY, A.QUALITY_RUN, A.REVIEW_PACK}),
+    R.ADMIN_PROVINSI: frozenset(
+        {A.LIST, A.VIEW, A.MANAGE_USERS, A.QUALITY, A.QUALITY_RUN, A.REFERENCE_UPLOAD}
+        | {A.REVIEW_PACK}
+    ),
+    R.PUSAT: frozenset(
+        {A.LIST, A.VIEW, A.EXPORT_NIK, A.MANAGE_USERS, A.QUALITY, A.QUALITY_RUN}
+        | {A.REFERENCE_UPLOAD, A.REVIEW_PACK}
+    ),
+    R.AUDITOR: frozenset({A.LIST, A.VIEW, A.QUALITY}),
 }
 
 

@@ -13,27 +13,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from terpadu.accounts.models import Role
+from terpadu.accounts.access import Action, role_allows
 from terpadu.quality import nikganda, rules
 from terpadu.quality.models import QualityRun
 
 log = logging.getLogger(__name__)
 STEPS = 2
-RUN_ROLES = frozenset(
-    {
-        Role.VERIFIKATOR_KABKOTA,
-        Role.ADMIN_KABKOTA,
-        Role.OPERATOR_PROVINSI,
-        Role.ADMIN_PROVINSI,
-        Role.PUSAT,
-    }
-)
 
 
 def can_start(user: Any) -> bool:
-    return bool(
-        user.is_authenticated and user.is_active and (user.is_superuser or user.role in RUN_ROLES)
-    )
+    return role_allows(user, Action.QUALITY_RUN)
 
 
 def start_run(

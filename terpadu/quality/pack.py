@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
+from terpadu.accounts.access import Action, role_allows
 from terpadu.accounts.models import Role, User
 from terpadu.core.models import Notification
 from terpadu.proposals.integrity import ACTIVE
@@ -41,7 +42,6 @@ from terpadu.quality.models import (
 from terpadu.regions.models import Level, Region, prefix_q
 from terpadu.registry.models import Family, ProgramMembership
 
-PACK_ROLES = frozenset({Role.ADMIN_PROVINSI, Role.OPERATOR_PROVINSI, Role.PUSAT})
 KABKOTA_ROLES = (Role.VERIFIKATOR_KABKOTA, Role.ADMIN_KABKOTA)
 
 
@@ -51,7 +51,7 @@ def can_see_pack(user: Any, province: str) -> bool:
         return False
     if user.is_superuser and not user.scope:
         return True
-    return user.role in PACK_ROLES and province.startswith(user.scope)
+    return role_allows(user, Action.REVIEW_PACK) and province.startswith(user.scope)
 
 
 def ensure_pack(user: Any, province: str) -> None:

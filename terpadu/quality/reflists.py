@@ -20,7 +20,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from terpadu.accounts.models import Role, User
+from terpadu.accounts.access import Action, role_allows
+from terpadu.accounts.models import User
 from terpadu.imports import reading
 from terpadu.lib.nik import check_nik
 from terpadu.quality.catalogue import LIST_KINDS
@@ -31,7 +32,6 @@ NIK_HEADERS = ("nik", "no_nik", "nomor_nik", "nik_ktp")
 VALUE_HEADERS = ("nilai", "value", "upah", "gaji", "njop")
 NOTE_HEADERS = ("keterangan", "note", "catatan", "bukti", "evidence")
 MAX_ISSUES = 50
-UPLOAD_ROLES = frozenset({Role.PUSAT, Role.ADMIN_PROVINSI, Role.ADMIN_KABKOTA})
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,7 @@ class ReferenceListError(ValueError):
 
 def can_upload(user: Any) -> bool:
     """pusat, admin_provinsi and admin_kabkota upload lists for their own scope."""
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or user.role in UPLOAD_ROLES)
-    )
+    return role_allows(user, Action.REFERENCE_UPLOAD)
 
 
 def _header_key(text: Any) -> str:

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from terpadu.accounts.access import Action, can, log_access, role_allows
-from terpadu.accounts.models import Role
 from terpadu.core.htmx import is_htmx
 from terpadu.proposals.creation import ProposalError
 from terpadu.quality import decisions, derived, jobs, pack, reflists
@@ -44,12 +43,11 @@ from terpadu.quality.models import (
 from terpadu.regions.models import prefix_q
 
 PAGE_SIZE = 50
-BELOW_QUALITY = frozenset({Role.OPERATOR_DESA, Role.ENUMERATOR})
 
 
 def ensure_quality(user: Any) -> None:
     """Quality pages are for the roles above desa (kecamatan up to pusat, auditors)."""
-    if not role_allows(user, Action.LIST) or (not user.is_superuser and user.role in BELOW_QUALITY):
+    if not role_allows(user, Action.QUALITY):
         raise PermissionDenied
 
 
@@ -107,7 +105,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "tasks": pack.tasks_for(user).count(),
         "run": _latest_run(user),
         "can_run": jobs.can_start(user),
-        "can_pack": user.is_superuser or user.role in pack.PACK_ROLES,
+        "can_pack": role_allows(user, Action.REVIEW_PACK),
     }
     return render(request, "quality/home.html", context)
 
