@@ -241,3 +241,26 @@ def test_log_access_writes_an_append_only_row(cast, rf) -> None:
         row.save()
     with pytest.raises(ValueError, match="append-only"):
         row.delete()
+
+
+# The data-quality rights, role by role (region checks as for the actions above).
+Q, QR, RU, RP = Action.QUALITY, Action.QUALITY_RUN, Action.REFERENCE_UPLOAD, Action.REVIEW_PACK
+QUALITY_EXPECTED: dict[str, frozenset[Action]] = {
+    "operator_desa": NONE,
+    "enumerator": NONE,
+    "operator_kecamatan": frozenset({Q}),
+    "verifikator_kabkota": frozenset({Q, QR}),
+    "admin_kabkota": frozenset({Q, QR, RU}),
+    "operator_provinsi": frozenset({Q, QR, RP}),
+    "admin_provinsi": frozenset({Q, QR, RU, RP}),
+    "pusat": frozenset({Q, QR, RU, RP}),
+    "auditor": frozenset({Q}),
+}
+
+
+@pytest.mark.parametrize("role", list(QUALITY_EXPECTED))
+def test_quality_rights_by_role(cast, role) -> None:
+    from terpadu.accounts.access import role_allows
+
+    user = cast[role]
+    assert {a for a in (Q, QR, RU, RP) if role_allows(user, a)} == QUALITY_EXPECTED[role]
