@@ -236,13 +236,20 @@ def history_for(entity: str, entity_id: int) -> QuerySet[Change]:
 
 
 def household_history(household: Household) -> QuerySet[Change]:
-    """Changes to the household, its families and its members (uses the prefetched rows)."""
+    """Changes to the household, its families, its members and their programme memberships
+    (uses the prefetched families and members; one query for the memberships' ids)."""
     family_ids = [f.pk for f in household.families.all()]
     person_ids = [p.pk for p in household.members.all()]
+    programme_ids = list(
+        ProgramMembership.objects.filter(
+            Q(family_id__in=family_ids) | Q(person_id__in=person_ids)
+        ).values_list("pk", flat=True)
+    )
     return _history(
         Q(entity="household", entity_id=household.pk)
         | Q(entity="family", entity_id__in=family_ids)
         | Q(entity="person", entity_id__in=person_ids)
+        | Q(entity="programmembership", entity_id__in=programme_ids)
     )
 
 

@@ -64,6 +64,12 @@ def test_direct_apply_opens_programme_memberships(admin, regions, tmp_path) -> N
         (m.pk, "create", job.changeset_id) for m in ProgramMembership.objects.all()
     }
     assert Person.objects.count() == 9
+    # The household's history lists its memberships' CREATE rows too.
+    from terpadu.registry.queries import household_history
+
+    head = Person.objects.get(nik=rows[0]["NIK"])
+    entities = [c.entity for c in household_history(head.household)]
+    assert entities.count("programmembership") == 3  # PKH of the family, PBI-JK × 2
 
 
 def test_direct_apply_without_flag_columns_opens_none(admin, regions, tmp_path) -> None:  # type: ignore[no-untyped-def]
