@@ -1796,9 +1796,7 @@ def _write_precleaned(
     )
     programmes = _programme_rows(data, persons, today)
     if programmes.height:
-        programmes = programmes.with_columns(
-            pl.Series("id", _reserve_ids(ProgramMembership, programmes.height), dtype=pl.Int64)
-        )
+        programmes = _with_ids(ProgramMembership, programmes)
         _write_frame(
             ProgramMembership, _full_rows(ProgramMembership, programmes, now=now, ids=True), keys
         )
