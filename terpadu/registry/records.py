@@ -1208,32 +1208,30 @@ def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
     meta = model._meta
     if n == 0:
         return []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The sequence is looked up once (an uncorrelated sub-select: one InitPlan):
-            # pg_get_serial_sequence inside the series would run per row, a catalogue
-            # lookup each, 10x the nextval itself. Usually one contiguous run (no other
-            # session drew meanwhile): then only its ends travel back, not n rows; else
-            # the ids themselves.
-            series = (
-                "SELECT nextval((SELECT pg_get_serial_sequence(%s, %s)::regclass)) AS v "
-                "FROM generate_series(1, %s)"
-            )
-            params = [meta.db_table, meta.pk.column, n]
-            ends = f"SELECT min(v), max(v) FROM ({series}) AS s"  # noqa: S608 — constant SQL
-            pipe = bulkpipe.current()  # in a pipeline: drawn beside the queued writes
-            run = pipe.reserve_ids if pipe is not None else _fetch_all
-            low, high = run(ends, params)[0]
-            if high - low + 1 == n:
-                return list(range(low, high + 1))
-            return [row[0] for row in run(series, params)]
-        q = connection.ops.quote_name
-        cursor.execute(
-            f"SELECT MAX(COALESCE((SELECT MAX({q(meta.pk.column)}) FROM {q(meta.db_table)}), 0), "  # noqa: S608
-            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
-            [meta.db_table],
+    if connection.vendor == "postgresql":
+        # The sequence is looked up once (an uncorrelated sub-select: one InitPlan):
+        # pg_get_serial_sequence inside the series would run per row, a catalogue lookup
+        # each, 10x the nextval itself. Usually one contiguous run (no other session drew
+        # meanwhile): then only its ends travel back, not n rows; else the ids themselves.
+        series = (
+            "SELECT nextval((SELECT pg_get_serial_sequence(%s, %s)::regclass)) AS v "
+            "FROM generate_series(1, %s)"
         )
-        top = cursor.fetchone()[0]
+        ends = f"SELECT min(v), max(v) FROM ({series}) AS s"  # noqa: S608 — constant SQL
+        params = [meta.db_table, meta.pk.column, n]
+        pipe = bulkpipe.current()  # in a pipeline: drawn beside the queued writes
+        run = pipe.reserve_ids if pipe is not None else _fetch_all
+        low, high = run(ends, params)[0]
+        if high - low + 1 == n:
+            return list(range(low, high + 1))
+        return [row[0] for row in run(series, params)]
+    q = connection.ops.quote_name
+    pk, table = q(meta.pk.column), q(meta.db_table)
+    (top,) = _fetch_all(
+        f"SELECT MAX(COALESCE((SELECT MAX({pk}) FROM {table}), 0), "  # noqa: S608 — meta names
+        "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+        [meta.db_table],
+    )[0]
     return list(range(top + 1, top + n + 1))
 
 
