@@ -17,8 +17,6 @@ size apart from the kecamatan birth-date filter (see docs/dedup.md on the missin
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,18 +200,17 @@ def _feature_table(rows: list[dict]) -> Any:
     batch = pl.DataFrame({"unique_id": [r["unique_id"] for r in rows]}).with_columns(
         pl.Series("batch_rec", [r["batch_rec"] for r in rows])
     )
+    # Features once per distinct row (a person matched by k records appears k times), then
+    # one row per (record, person) pair.
+    distinct = {r["unique_id"]: r for r in rows}
     feats = dm.features(
         pl.DataFrame(
-            [{k: r[k] for k in dm.INPUT_SCHEMA} for r in rows],
+            [{k: r[k] for k in dm.INPUT_SCHEMA} for r in distinct.values()],
             schema=dm.INPUT_SCHEMA,
             orient="row",
         )
     )
-    return (
-        feats.join(batch, on="unique_id", how="left")
-        .unique(subset=["unique_id", "batch_rec"])
-        .to_arrow()
-    )
+    return feats.join(batch.unique(), on="unique_id").to_arrow()
 
 
 def _score(
@@ -264,28 +261,36 @@ def match_records(
     if not persons:
         return out
     trained = latest_model()
-    scores: dict[tuple[int, int], dict[str, Any]] = {}
+    # Per record: {person id: score} of its scored pairs; with the persons by NIK below, each
+    # record visits only its own candidates (records × persons would be 10⁹ for an import).
+    scores: dict[int, dict[int, dict[str, Any]]] = {}
     if trained is not None:
         left, right = _pairs_for(recs, persons)
         if right:
             labels = dm.level_labels(trained.params)
-            digest = hashlib.sha1(
-                json.dumps(trained.params, sort_keys=True).encode(), usedforsecurity=False
-            ).hexdigest()
-            key = f"terpadu-dedup-{digest}"
+            # Saved models are never changed: the row id names the model's SQL.
+            key = f"terpadu-dedup-{trained.pk}"
             for row in _score(trained.params, left, right, cache_key=key):
                 rec = -int(row["unique_id_l"]) - 1
-                scores[(rec, int(row["unique_id_r"]))] = {
+                scores.setdefault(rec, {})[int(row["unique_id_r"])] = {
                     "p": float(row["match_probability"]),
                     "w": float(row["match_weight"]),
                     "why": dm.explanation(row, labels),
                 }
+    by_pk = {p["pk"]: p for p in persons}
+    by_nik: dict[str, list[int]] = {}
+    for p in persons:
+        if p["nik"]:
+            by_nik.setdefault(p["nik"], []).append(p["pk"])
     for i, r in enumerate(recs):
         found: dict[int, Candidate] = {}
-        for p in persons:
+        mine = scores.get(i, {})
+        candidates = [*by_nik.get(r["nik"], []), *mine] if r["nik"] else list(mine)
+        for pk in dict.fromkeys(candidates):
+            p = by_pk[pk]
             exact_nik = bool(r["nik"] and p["nik"] == r["nik"])
             same_kk = bool(r["no_kk"] and p["family__no_kk"] == r["no_kk"])
-            s = scores.get((i, p["pk"]))
+            s = mine.get(pk)
             if not exact_nik and (s is None or s["p"] < threshold):
                 continue
             reasons = []
