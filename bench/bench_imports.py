@@ -176,7 +176,7 @@ def run_import(
             by=user, fileobj=fh, original_name=path.name, region=region, mode=Mode(mode)
         )
     services.save_mapping(job, job.mapping, by=user)
-    services.start_validation(job, by=user)
+    services.start_validation(job, by=user, enqueue=False)
     t1 = time.perf_counter()
     job = services.validate(job, batch_size=batch_size)
     t2 = time.perf_counter()
@@ -190,7 +190,7 @@ def run_import(
         "rules": {r["code"]: r["count"] for r in services.rule_summary(job)},
     }
     if apply:
-        services.start_apply(job, by=user, quarantine=bool(job.rows_invalid))
+        services.start_apply(job, by=user, quarantine=bool(job.rows_invalid), enqueue=False)
         t3 = time.perf_counter()
         job = services.apply(job, batch_size=batch_size)
         t4 = time.perf_counter()

@@ -525,8 +525,9 @@ def _ensure_not_duplicate(job: ImportJob) -> None:
         )
 
 
-def start_validation(job: ImportJob, *, by: User) -> ImportJob:
-    """Queue the dry run (status "validating")."""
+def start_validation(job: ImportJob, *, by: User, enqueue: bool = True) -> ImportJob:
+    """Queue the dry run (status "validating"); `enqueue=False` when the caller runs
+    `validate` itself (the command line), so that no worker runs it a second time."""
     _ensure_job(by, job)
     _ensure_not_duplicate(job)
     _ensure_mapped(job)
@@ -536,7 +537,8 @@ def start_validation(job: ImportJob, *, by: User) -> ImportJob:
     # A cancel marker left by an earlier run would stop this one at once (as in start_apply).
     with contextlib.suppress(OSError):
         _live_file(job.pk, "cancel").unlink()
-    _enqueue("run_validation", job.pk)
+    if enqueue:
+        _enqueue("run_validation", job.pk)
     return job
 
 
@@ -707,16 +709,21 @@ def _fail(job: ImportJob, exc: Exception) -> None:
         msg_id = "; ".join(f"{i.path}: {i.message_id}" for i in errors[:20])
         msg_en = "; ".join(f"{i.path}: {i.message_en}" for i in errors[:20])
     else:
-        msg_id = f"Kesalahan sistem: {type(exc).__name__}: {exc}"[:2000]
-        msg_en = f"System error: {type(exc).__name__}: {exc}"[:2000]
+        # The detail is for whoever the operator reports it to; the traceback is logged.
+        msg_id = f"Kesalahan sistem; tidak ada yang diterapkan ({type(exc).__name__}: {exc})"
+        msg_en = f"System error; nothing was applied ({type(exc).__name__}: {exc})"
+        msg_id, msg_en = msg_id[:2000], msg_en[:2000]
     _set(job, status=JobStatus.FAILED, error_id=msg_id, error_en=msg_en, finished_at=timezone.now())
 
 
 # --- apply ----------------------------------------------------------------------------------
 
 
-def start_apply(job: ImportJob, *, by: User, quarantine: bool = False) -> ImportJob:
-    """Queue the apply (status "applying") after checking rights, mode and duplicates."""
+def start_apply(
+    job: ImportJob, *, by: User, quarantine: bool = False, enqueue: bool = True
+) -> ImportJob:
+    """Queue the apply (status "applying") after checking rights, mode and duplicates;
+    `enqueue=False` when the caller runs `apply` itself (the command line)."""
     _ensure_job(by, job)
     _ensure_not_duplicate(job)
     _ensure_mapped(job)
@@ -748,7 +755,8 @@ def start_apply(job: ImportJob, *, by: User, quarantine: bool = False) -> Import
     )
     with contextlib.suppress(OSError):
         _live_file(job.pk, "cancel").unlink()
-    _enqueue("run_apply", job.pk)
+    if enqueue:
+        _enqueue("run_apply", job.pk)
     return job
 
 
@@ -818,7 +826,10 @@ def apply(
         _set(job, status=JobStatus.CANCELLED, finished_at=timezone.now(), rows_applied=0)
         return job
     except Exception as exc:
-        logger.info("import %s apply refused/failed: %s", job.pk, exc)
+        if isinstance(exc, RegistryError):
+            logger.info("import %s apply refused: %s", job.pk, exc)
+        else:
+            logger.exception("import %s apply failed", job.pk)
         _fail(job, exc)
         job.rows_applied = 0
         ImportJob.objects.filter(pk=job.pk).update(rows_applied=0)

@@ -78,6 +78,17 @@ def _record(
 # --- NIK ganda ------------------------------------------------------------------------------
 
 
+def _lock_open_group(group: NikDuplicateGroup) -> None:
+    """As `_lock_open` for a NIK ganda group: locked, read again, refused unless open."""
+    group.refresh_from_db(from_queryset=NikDuplicateGroup.objects.select_for_update())
+    if group.status != WorkStatus.OPEN:
+        raise _refuse(
+            "not_open",
+            "Kelompok NIK ganda ini sudah diputuskan.",
+            "This duplicate-NIK group has already been decided.",
+        )
+
+
 def propose_group_member(
     *, by: User, group: NikDuplicateGroup, person: Person, reason: str
 ) -> Proposal:
@@ -90,6 +101,7 @@ def propose_group_member(
             "This record is not a member of that duplicate group.",
         )
     with transaction.atomic():
+        _lock_open_group(group)
         proposal = propose_deactivation(
             by=by, target=person, reason_code=NonaktifReason.GANDA, reason=reason
         )
@@ -116,6 +128,7 @@ def dismiss_group(*, by: User, group: NikDuplicateGroup, reason: str) -> None:
     if not any(can(by, Action.EDIT, code) for code in member_regions):
         raise PermissionDenied
     with transaction.atomic():
+        _lock_open_group(group)
         group.status, group.resolution = WorkStatus.RESOLVED, GroupResolution.NOT_DUPLICATE
         group.resolved_by, group.resolved_at, group.resolved_note = by, timezone.now(), reason
         group.save()
@@ -161,8 +174,8 @@ def _close_items(flag: ExclusionFlag, state: str, *, by: User, note: str, propos
 def _lock_open(flag: ExclusionFlag) -> None:
     """Lock the flag's row for the running transaction and re-read it, so that of two
     reviewers deciding at once the second waits and then finds it decided."""
-    ExclusionFlag.objects.select_for_update().filter(pk=flag.pk).first()
-    flag.refresh_from_db()
+    locked = ExclusionFlag.objects.select_for_update(of=("self",)).select_related("person", "rule")
+    flag.refresh_from_db(from_queryset=locked)
     _ensure_open(flag)
 
 

@@ -37,6 +37,7 @@ from terpadu.quality.models import (
 )
 from terpadu.quality.sql import active_sql, range_sql
 from terpadu.regions.models import prefix_q
+from terpadu.registry import records
 from terpadu.registry.models import Family, FamilyMembership, Person, ProgramMembership
 
 SCRATCH = "quality_nik_dup"
@@ -274,12 +275,8 @@ def _insert(model, columns: list[str], rows: list[tuple]) -> list[int]:  # type:
             [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=CHUNK
         )
         return [o.pk for o in objs]
+    ids = records.reserve_ids(model, len(rows))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(rows)],
-        )
-        ids = [r[0] for r in cursor.fetchall()]
         sql = f"COPY {table} (id, {', '.join(columns)}) FROM STDIN"
         debug = getattr(cursor, "debug_sql", None)  # log COPY like a query (query counts)
         with (

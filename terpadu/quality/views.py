@@ -277,8 +277,10 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
     editable = can(user, Action.EDIT, flag.region_code) and flag.status == FlagStatus.OPEN
     propose_form, dismiss_form = ProposeFlagForm(), ReasonForm()
     if request.method == "POST":
-        if not editable:
+        if not can(user, Action.EDIT, flag.region_code):
             raise PermissionDenied
+        # A flag decided meanwhile (another reviewer) is refused by the decision itself,
+        # with its message, rather than by a bare 403 here.
         action = request.POST.get("action")
         try:
             if action == "propose":

@@ -84,7 +84,7 @@ class Pipe:
             raise error
 
     def reserve_ids(self, sequence_sql: str, params: list[Any]) -> list[tuple]:
-        """Run an id-drawing query (see records._reserve_ids) on the side connection."""
+        """Run an id-drawing query (see records.reserve_ids) on the side connection."""
         if self._side is None:
             self._side = connection.get_new_connection(connection.get_connection_params())
             self._side.autocommit = True
@@ -137,8 +137,10 @@ def pipeline() -> Iterator[Pipe | None]:
     try:
         with connection.execute_wrapper(_drain_first(pipe)):
             yield pipe
-    except BaseException:
+    except BaseException as exc:
         failed = True
+        if pipe.error is None:  # the rollback discards them: queued writes are skipped
+            pipe.error = _Reported(exc)
         raise
     finally:
         _local.pipe = None

@@ -1202,7 +1202,7 @@ def sync_memberships_bulk(person_ids: Sequence[int]) -> None:
         )
 
 
-def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
+def reserve_ids(model: type[models.Model], n: int) -> list[int]:
     """`n` new ids of `model`: from its sequence (PostgreSQL), or after its highest id and
     AUTOINCREMENT counter under the write lock the transaction holds (SQLite)."""
     meta = model._meta
@@ -1258,7 +1258,7 @@ def insert_rows_bulk(
     if connection.vendor != "postgresql" or not objs:
         return model.objects.bulk_create(objs, batch_size=batch_size)
     meta = model._meta
-    ids = _reserve_ids(model, len(objs))
+    ids = reserve_ids(model, len(objs))
     now = timezone.now()
     fields = meta.concrete_fields
     for obj, pk in zip(objs, ids, strict=True):
@@ -1289,7 +1289,7 @@ def _insert_rows_sqlite(model: type[models.Model], objs: list[models.Model]) -> 
     """SQLite branch of `insert_rows_bulk` (added for imports): Django's bulk INSERT builds
     its SQL per row and field (≈ 100 µs a Person row, 20 rows a statement under SQLite's 999
     parameters); here the values are prepared as in the PostgreSQL branch and written by one
-    ``executemany``; the ids come from `_reserve_ids`.
+    ``executemany``; the ids come from `reserve_ids`.
     """
     meta = model._meta
     q = connection.ops.quote_name
@@ -1298,7 +1298,7 @@ def _insert_rows_sqlite(model: type[models.Model], objs: list[models.Model]) -> 
     outer = transaction.atomic() if not connection.in_atomic_block else contextlib.nullcontext()
     with outer, connection.cursor() as cursor:
         now = timezone.now()
-        for obj, pk in zip(objs, _reserve_ids(model, len(objs)), strict=True):
+        for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
             obj.pk = pk
         for obj in objs:
             obj._state.adding, obj._state.db = False, connection.alias
@@ -1690,13 +1690,13 @@ def create_households_precleaned(
         families = families.with_columns(pl.lit(v).alias(k) for k, v in stamp.items())
         persons = persons.with_columns(pl.lit(v).alias(k) for k, v in stamp.items())
     households = households.with_columns(
-        pl.Series("id", _reserve_ids(Household, households.height), dtype=pl.Int64)
+        pl.Series("id", reserve_ids(Household, households.height), dtype=pl.Int64)
     )
     families = families.with_columns(
-        pl.Series("id", _reserve_ids(Family, families.height), dtype=pl.Int64)
+        pl.Series("id", reserve_ids(Family, families.height), dtype=pl.Int64)
     )
     persons = persons.with_columns(
-        pl.Series("id", _reserve_ids(Person, persons.height), dtype=pl.Int64)
+        pl.Series("id", reserve_ids(Person, persons.height), dtype=pl.Int64)
     )
     hh_keys = households.select(
         pl.col(HH), pl.col("id").alias("household_id"), pl.col("region_code").alias("_code")
@@ -1832,7 +1832,7 @@ def _with_ids(model: type[models.Model], frame: Any) -> Any:
     queued writes) rather than by the column default, row by row, inside the COPY."""
     import polars as pl
 
-    ids = _reserve_ids(model, frame.height)
+    ids = reserve_ids(model, frame.height)
     return frame.with_columns(pl.Series("id", ids, dtype=pl.Int64))
 
 

@@ -113,3 +113,26 @@ def test_refresh_keeps_decisions_and_closes_vanished_groups(household, cast):
     assert nikganda.refresh("1371").gone == 1
     group.refresh_from_db()
     assert group.resolution == GroupResolution.GONE
+
+
+def test_a_decided_group_refuses_a_second_decision_from_a_stale_page(household, cast):
+    from terpadu.proposals.creation import ProposalError
+    from terpadu.quality import decisions
+
+    (a,) = persons(household(member("A", 1)))
+    (b,) = persons(household(member("B", 1)))
+    copy_nik(a, b)
+    nikganda.refresh("1371")
+    first = NikDuplicateGroup.objects.get()
+    second = NikDuplicateGroup.objects.get(pk=first.pk)  # the other reviewer's page
+    decisions.dismiss_group(by=cast["verifikator_kabkota"], group=first, reason="Kembar")
+    with pytest.raises(ProposalError):
+        decisions.propose_group_member(
+            by=cast["verifikator_kabkota"], group=second, person=a, reason="Ganda"
+        )
+    with pytest.raises(ProposalError):
+        decisions.dismiss_group(by=cast["verifikator_kabkota"], group=second, reason="Lagi")
+    assert not Person.objects.filter(pk=a.pk, status=RecordStatus.NONAKTIF).exists()
+    from terpadu.proposals.models import Proposal
+
+    assert not Proposal.objects.filter(person=a).exists()

@@ -80,7 +80,7 @@ def test_a_bad_key_written_in_the_block_fails_it_and_nothing_stays(regions: Any)
     before = Household.objects.count()
     frame = pl.DataFrame(
         {
-            "id": records._reserve_ids(Household, 1),
+            "id": records.reserve_ids(Household, 1),
             "region_id": [10**9],
             "region_code": ["1371011001"],
         }

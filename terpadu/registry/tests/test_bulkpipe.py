@@ -20,7 +20,7 @@ postgres_only = pytest.mark.skipif(
 def _households(regions: Any, n: int) -> Any:
     frame = pl.DataFrame(
         {
-            "id": records._reserve_ids(Household, n),
+            "id": records.reserve_ids(Household, n),
             "region_id": [regions["1371011001"].pk] * n,
             "region_code": ["1371011001"] * n,
             "address": [f"Jl. Pipa {i}" for i in range(n)],
@@ -78,7 +78,7 @@ def test_a_failure_is_raised_on_leaving_the_block_too(regions: Any) -> None:
 def test_ids_are_drawn_beside_the_queue(regions: Any) -> None:
     with transaction.atomic(), bulkpipe.pipeline() as pipe:
         records._write_frame(Household, _households(regions, 2))
-        ids = records._reserve_ids(Household, 3)  # the side connection: no wait
+        ids = records.reserve_ids(Household, 3)  # the side connection: no wait
         assert len(set(ids)) == 3
         pipe.drain()
         assert not Household.objects.filter(pk__in=ids).exists()

@@ -66,7 +66,7 @@ class Command(BaseCommand):
             for header, key in mapping.items():
                 self.stdout.write(f"  {header!r:32} → {key or '-'}")
             services.save_mapping(job, mapping, by=user)
-            services.start_validation(job, by=user)
+            services.start_validation(job, by=user, enqueue=False)
             job = services.validate(
                 job, batch_size=opts["batch_size"], on_progress=self._progress(job, started)
             )
@@ -76,7 +76,7 @@ class Command(BaseCommand):
             if opts["dry_run"]:
                 self.stdout.write(self._rate(job.rows_total, started))
                 sys.exit(1 if job.rows_invalid else 0)
-            services.start_apply(job, by=user, quarantine=opts["quarantine"])
+            services.start_apply(job, by=user, quarantine=opts["quarantine"], enqueue=False)
             job = services.apply(
                 job, batch_size=opts["batch_size"], on_progress=self._progress(job, started)
             )
