@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from terpadu.core.errors import BilingualError
 from terpadu.dedup.access import may_decide
 from terpadu.dedup.models import CandidatePair, DecisionEvent, PairStatus
 from terpadu.proposals import creation
@@ -26,12 +27,8 @@ if TYPE_CHECKING:
     from terpadu.accounts.models import User
 
 
-class DecisionError(Exception):
+class DecisionError(BilingualError):
     """A decision was refused (message in Indonesian and English)."""
-
-    def __init__(self, code: str, message_id: str, message_en: str) -> None:
-        super().__init__(message_id)
-        self.code, self.message_id, self.message_en = code, message_id, message_en
 
 
 def ensure_may_decide(user: User, pair: CandidatePair) -> None:
@@ -148,7 +145,7 @@ def bulk_decide(
             else:
                 raise DecisionError("bad_decision", "Keputusan tidak dikenal.", "Unknown decision.")
         except DecisionError as exc:
-            refused.append((pair, exc.message_id))
+            refused.append((pair, exc.message))
         except RegistryError as exc:
-            refused.append((pair, "; ".join(i.message_id for i in exc.issues)))
+            refused.append((pair, "; ".join(i.message for i in exc.errors)))
     return done, refused

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from terpadu.core.errors import BilingualError
 from terpadu.dedup import model as dm
 from terpadu.dedup.access import may_decide
 from terpadu.dedup.models import CandidatePair, DedupModel, DedupRun, PairStatus
@@ -40,12 +41,8 @@ CHUNK = 50_000
 MIN_TRAIN_PERSONS = 50
 
 
-class DedupError(Exception):
+class DedupError(BilingualError):
     """A run could not start; message in Indonesian and English."""
-
-    def __init__(self, code: str, message_id: str, message_en: str) -> None:
-        super().__init__(message_id)
-        self.code, self.message_id, self.message_en = code, message_id, message_en
 
 
 # --- starting ------------------------------------------------------------------------------
@@ -266,7 +263,16 @@ def store_pairs(
             batch_size=2000,
             update_conflicts=True,
             unique_fields=["person_a", "person_b"],
-            update_fields=["probability", "match_weight", "explanation", "prior_weight", "run"],
+            # Region codes too: a person may have moved since the pair was first stored.
+            update_fields=[
+                "probability",
+                "match_weight",
+                "explanation",
+                "prior_weight",
+                "run",
+                "region_code",
+                "region_code_b",
+            ],
         )
         stale = CandidatePair.objects.filter(
             prefix_q("region_code", run.scope), status=PairStatus.OPEN

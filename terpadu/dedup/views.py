@@ -68,7 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
             try:
                 run = runs.start_run(by=user, **form.cleaned_data)
             except runs.DedupError as exc:
-                form.add_error(None, exc.message_id)
+                form.add_error(None, exc.message)
             else:
                 messages.success(request, _("Deteksi duplikat dimulai."))
                 return redirect("dedup:run", run.pk)
@@ -297,10 +297,10 @@ def decide_same(request: HttpRequest, pk: int) -> HttpResponse:
             note=form.cleaned_data["note"],
         )
     except decisions.DecisionError as exc:
-        messages.error(request, exc.message_id)
+        messages.error(request, exc.message)
     except RegistryError as exc:
-        for issue in exc.issues:
-            messages.error(request, issue.message_id)
+        for issue in exc.errors:  # warnings do not refuse; only the errors are the reason
+            messages.error(request, issue.message)
     else:
         messages.success(
             request,
@@ -320,7 +320,7 @@ def decide_different(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         decisions.decide_different(by=request.user, pair=pair, note=form.cleaned_data["note"])
     except decisions.DecisionError as exc:
-        messages.error(request, exc.message_id)
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("Pasangan ditandai sebagai orang berbeda."))
     return redirect("dedup:pair", pair.pk)

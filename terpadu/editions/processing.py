@@ -41,6 +41,7 @@ from django.db.models import Count, Subquery
 from django.utils import timezone, translation
 
 from terpadu.accounts.models import Role
+from terpadu.core.errors import BilingualError
 from terpadu.editions import crossmatch, dukcapil
 from terpadu.editions.models import (
     Edition,
@@ -82,19 +83,8 @@ REASON_LABELS: dict[str, Any] = {
 }
 
 
-class ProcessingError(Exception):
+class ProcessingError(BilingualError):
     """A refused request, with the reason in Indonesian and English."""
-
-    def __init__(self, code: str, message_id: str, message_en: str) -> None:
-        super().__init__(message_id)
-        self.code = code
-        self.message_id = message_id
-        self.message_en = message_en
-
-    @property
-    def message(self) -> str:
-        lang = translation.get_language() or "id"
-        return self.message_en if lang.startswith("en") else self.message_id
 
 
 def is_pusat(user: Any) -> bool:

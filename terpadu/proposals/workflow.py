@@ -20,8 +20,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from terpadu.core.errors import BilingualError
 from terpadu.core.models import Notification
 from terpadu.proposals.models import Consent, Kind, Proposal, ProposalEvent
 from terpadu.proposals.transitions import TRANSITIONS, Transition
@@ -31,19 +32,8 @@ if TYPE_CHECKING:
     from terpadu.accounts.models import User
 
 
-class TransitionError(Exception):
+class TransitionError(BilingualError):
     """A refused move, with the reason in Indonesian and English."""
-
-    def __init__(self, code: str, message_id: str, message_en: str) -> None:
-        super().__init__(message_id)
-        self.code = code
-        self.message_id = message_id
-        self.message_en = message_en
-
-    @property
-    def message(self) -> str:
-        lang = translation.get_language() or "id"
-        return self.message_en if lang.startswith("en") else self.message_id
 
 
 @dataclass(frozen=True)
