@@ -28,7 +28,6 @@ from terpadu.lib.names import normalise_name
 
 logger = logging.getLogger(__name__)
 
-MODEL_KIND = "splink-duckdb"
 FEATURE_COLUMNS = (
     "unique_id",
     "name_norm",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,7 +109,6 @@ class Outcome:
     quarantined: int = 0
     rows_applied: int = 0
     changeset: ChangeSet | None = None
-    warnings: list[RecordIssue] = field(default_factory=list)
 
 
 def spill_path(tmp: Path, n: int) -> Path:

@@ -182,8 +182,6 @@ PERSON_LIST_LAYOUT: tuple[str, ...] = (
     "row_version",
 )
 
-# Columns whose value identifies an existing registry row (a correction, not a new row).
-ID_KEYS = ("person_id", "family_id", "household_id")
 LOCATION_PARTS = ("prov", "kab", "kec", "desa")
 # Widths of the Kemendagri code parts: 13 . 71 . 01 . 1001
 PART_WIDTHS = {"prov": 2, "kab": 2, "kec": 2, "desa": 4}
@@ -212,11 +210,6 @@ for _col in COLUMNS:
 def header_key(raw_header: str) -> str | None:
     """The column key a raw header means, or None when it is not recognised."""
     return _HEADER_INDEX.get(normalise_header(raw_header))
-
-
-def headers_for(keys: Iterable[str]) -> list[str]:
-    """Export headers of `keys`, in order."""
-    return [column(k).header for k in keys]
 
 
 def export_value(key: str, person_row: Mapping[str, Any]) -> Any:

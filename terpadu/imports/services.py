@@ -285,18 +285,11 @@ class _Live:
         self.job = job
         self.conn: Any = None
         if connection.vendor == "postgresql":
-            with contextlib.suppress(Exception):
-                import psycopg
-
-                s = connection.settings_dict
-                self.conn = psycopg.connect(
-                    dbname=s["NAME"],
-                    user=s.get("USER") or None,
-                    password=s.get("PASSWORD") or None,
-                    host=s.get("HOST") or None,
-                    port=s.get("PORT") or None,
-                    autocommit=True,
-                )
+            try:  # the same parameters (OPTIONS included) as the apply's own connection
+                self.conn = connection.get_new_connection(connection.get_connection_params())
+                self.conn.autocommit = True
+            except Exception:
+                logger.warning("import %s: no side connection, progress via files", job.pk)
 
     def update(self, **counters: int) -> None:
         if self.conn is not None:
@@ -948,12 +941,6 @@ def progress(job: ImportJob) -> dict[str, Any]:
 def rule_summary(job: ImportJob) -> list[dict[str, Any]]:
     """Per rule: code, message_id/en, severity, count, first_rows [{row_no, column, value}]."""
     return list(job.summary or [])
-
-
-def issues_of(job: ImportJob, rule: str = "") -> QuerySet[ImportIssue]:
-    """The stored findings of `job` (optionally of one rule), by row."""
-    qs = ImportIssue.objects.filter(job=job)
-    return qs.filter(rule=rule) if rule else qs
 
 
 def write_error_report(job: ImportJob, out: BinaryIO) -> None:
