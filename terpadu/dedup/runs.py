@@ -9,6 +9,7 @@ longer finds are removed (they were never decided, so nothing is lost).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
@@ -39,6 +40,13 @@ CHUNK = 50_000
 # Below this many persons EM has too few duplicates to learn from: such a run reuses the
 # trained model, or (when there is none yet, or a retrain was asked) stops without pairs.
 MIN_TRAIN_PERSONS = 50
+# A kab/kota run takes minutes (1 M persons ≈ 2.5 min); one still "berjalan" after this long
+# has lost its worker.
+STALE_AFTER = dt.timedelta(hours=6)
+STALE_ERROR = (
+    "Dihentikan: pekerja latar tidak memberi kabar selama 6 jam. / "
+    "Stopped: the background worker gave no word for 6 hours."
+)
 
 
 class DedupError(BilingualError):
@@ -54,6 +62,13 @@ def start_run(*, by: User, region: Region, retrain: bool = False) -> DedupRun:
     if region.level != Level.KABKOTA or not may_decide(by, region.digits):
         raise PermissionDenied
     with transaction.atomic():
+        # A run whose worker died (killed, out of memory) stays "berjalan" for ever and would
+        # block its kab/kota: past STALE_AFTER it is closed as failed.
+        DedupRun.objects.filter(
+            scope=region.digits,
+            state=DedupRun.State.BERJALAN,
+            started_at__lt=timezone.now() - STALE_AFTER,
+        ).update(state=DedupRun.State.GAGAL, error=STALE_ERROR, finished_at=timezone.now())
         busy = (
             DedupRun.objects.select_for_update()
             .filter(scope=region.digits, state=DedupRun.State.BERJALAN)

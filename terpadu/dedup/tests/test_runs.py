@@ -114,6 +114,23 @@ def test_second_run_refused_while_one_is_working(cast: Any, regions: Any) -> Non
         runs.start_run(by=cast["verifikator_kabkota"], region=regions["1371"])
 
 
+def test_a_run_whose_worker_died_does_not_block_its_region(cast: Any, regions: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    dead = DedupRun.objects.create(
+        scope="1371", region=regions["1371"], started_by=cast["admin_kabkota"]
+    )
+    DedupRun.objects.filter(pk=dead.pk).update(
+        started_at=timezone.now() - runs.STALE_AFTER - dt.timedelta(minutes=1)
+    )
+    run = runs.start_run(by=cast["verifikator_kabkota"], region=regions["1371"])
+    dead.refresh_from_db()
+    assert dead.state == DedupRun.State.GAGAL and "6 jam" in dead.error
+    assert run.state == DedupRun.State.BERJALAN
+
+
 def test_untrainable_data_fails_the_run_with_a_bilingual_message(
     cast: Any, regions: Any, registry_with_duplicates: Any, monkeypatch: Any
 ) -> None:
