@@ -142,6 +142,9 @@ def create_bulk(
         for c in corrections
     }
     region_of = dict(Household.objects.filter(pk__in=hh_ids).values_list("pk", "region_id"))
+    heads = creation.household_heads(
+        c.target.pk for c in corrections if isinstance(c.target, Household)
+    )
     for item in corrections:
         target = item.target
         try:
@@ -165,7 +168,7 @@ def create_bulk(
                 kind=Kind.PERBAIKAN,
                 status=Status.DRAFT,
                 reason=reason,
-                summary=f"Perbaikan {creation._target_label(target)}: {fields}"[:200],
+                summary=f"Perbaikan {creation._target_label(target, heads)}: {fields}"[:200],
                 created_by=by,
                 region_id=region_of[hh_id],
                 region_code=target.region_code,

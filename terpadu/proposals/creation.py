@@ -14,7 +14,7 @@ Errors are `ProposalError` (a `RegistryError`, so callers handle one shape: `iss
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
@@ -138,18 +138,27 @@ def _region_id_of(target: RegistryTarget) -> int:
     return Household.objects.filter(pk=target.household_id).values_list("region_id", flat=True)[0]
 
 
-def _target_label(target: RegistryTarget) -> str:
+def _target_label(target: RegistryTarget, heads: Mapping[int, str] | None = None) -> str:
+    """The target as a proposal summary names it: the person's name, KK #id, or Ruta #id with
+    its head's name; `heads` (from `household_heads`) saves a query per household."""
     if isinstance(target, Person):
         return target.name
     if isinstance(target, Family):
         return f"KK #{target.pk}"
     head = (
-        Person.objects.filter(household=target, relation_ruta=1)
-        .order_by("member_no")
-        .values_list("name", flat=True)
-        .first()
+        heads.get(target.pk) if heads is not None else household_heads([target.pk]).get(target.pk)
     )
     return f"Ruta #{target.pk}" + (f" ({head})" if head else "")
+
+
+def household_heads(household_ids: Iterable[int]) -> dict[int, str]:
+    """{household id: name of its head (relation_ruta 1, lowest member_no)}: one query."""
+    rows = (
+        Person.objects.filter(household_id__in=list(household_ids), relation_ruta=1)
+        .order_by("household_id", "-member_no")
+        .values_list("household_id", "name")
+    )
+    return dict(rows)  # the last row per household wins: the lowest member_no
 
 
 def _event(proposal: Proposal, action: str, *, by: User, note: str = "") -> ProposalEvent:
