@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
-from terpadu.accounts.access import Action, role_allows
+from terpadu.accounts.access import Action, can
 from terpadu.accounts.models import Role, User
 from terpadu.core.models import Notification
 from terpadu.proposals.integrity import ACTIVE
@@ -47,11 +47,7 @@ KABKOTA_ROLES = (Role.VERIFIKATOR_KABKOTA, Role.ADMIN_KABKOTA)
 
 def can_see_pack(user: Any, province: str) -> bool:
     """Province roles for their own province; pusat for any."""
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if user.is_superuser and not user.scope:
-        return True
-    return role_allows(user, Action.REVIEW_PACK) and province.startswith(user.scope)
+    return can(user, Action.REVIEW_PACK, province)
 
 
 def ensure_pack(user: Any, province: str) -> None:

@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from terpadu.accounts.access import Action, role_allows
+from terpadu.accounts.access import Action, can, role_allows
 from terpadu.accounts.models import User
 from terpadu.imports import reading
 from terpadu.lib.nik import check_nik
@@ -190,7 +190,7 @@ def upload(
 
 def set_active(*, by: User, reflist: ReferenceList, active: bool) -> None:
     """Withdraw (or restore) a list; its flags lapse at the next evaluation."""
-    if not can_upload(by) or not reflist.region_code.startswith(by.scope):
+    if not can(by, Action.REFERENCE_UPLOAD, reflist.region_code):
         raise PermissionDenied
     reflist.active = active
     reflist.save(update_fields=["active"])
