@@ -84,23 +84,26 @@ def home(request: HttpRequest) -> HttpResponse:
     ensure_quality(user)
     flags = flags_in_scope(user)
     groups = groups_in_scope(user)
+    groups_by_kind = [
+        {**g, "label": DuplicateKind(g["kind"]).label}
+        for g in groups.filter(status=WorkStatus.OPEN)
+        .values("kind")
+        .annotate(n=Count("id"))
+        .order_by("kind")
+    ]
+    flags_by_rule = list(
+        flags.filter(status=FlagStatus.OPEN)
+        .values("code", "label")
+        .annotate(n=Count("id"))
+        .order_by("code")
+    )
     context = {
         "scope": user.scope,
-        "groups_open": groups.filter(status=WorkStatus.OPEN).count(),
-        "groups_by_kind": [
-            {**g, "label": DuplicateKind(g["kind"]).label}
-            for g in groups.filter(status=WorkStatus.OPEN)
-            .values("kind")
-            .annotate(n=Count("id"))
-            .order_by("kind")
-        ],
-        "flags_open": flags.filter(status=FlagStatus.OPEN).count(),
-        "flags_by_rule": list(
-            flags.filter(status=FlagStatus.OPEN)
-            .values("code", "label")
-            .annotate(n=Count("id"))
-            .order_by("code")
-        ),
+        # The totals are the sums of the grouped counts (no second COUNT query each).
+        "groups_open": sum(g["n"] for g in groups_by_kind),
+        "groups_by_kind": groups_by_kind,
+        "flags_open": sum(f["n"] for f in flags_by_rule),
+        "flags_by_rule": flags_by_rule,
         "lists": lists_visible(user).filter(active=True).count(),
         "tasks": pack.tasks_for(user).count(),
         "run": _latest_run(user),
