@@ -46,6 +46,7 @@ from django.utils import timezone
 from terpadu.accounts.access import Action, can
 from terpadu.imports import layout
 from terpadu.imports.reading import ROW, FileInfo, iter_batches
+from terpadu.lib import nik as nik_rules
 from terpadu.lib.nik import PROVINCE_CODES, check_nik, check_no_kk
 from terpadu.regions.models import Level, Region, prefix_q
 from terpadu.registry import codelists
@@ -155,12 +156,11 @@ class Finding:
 
 # --- fast paths -------------------------------------------------------------------------
 
-_LEADING = " \t\r\n'‘’`"  # what terpadu.lib.nik strips around an identifier
 _PROVINCES = sorted(PROVINCE_CODES)
 
 
 def _id_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    text = expr.str.strip_chars(_LEADING)
+    text = expr.str.strip_chars(nik_rules.STRIPPED)
     day = text.str.slice(6, 2).cast(pl.Int32, strict=False)
     month = text.str.slice(8, 2).cast(pl.Int32, strict=False)
     return text, day, month, text.str.slice(10, 2).cast(pl.Int32, strict=False)
@@ -182,7 +182,7 @@ def nik_fast_ok(expr: pl.Expr, *, female_offset: bool = True) -> pl.Expr:
 
     day_ok = exists(day)
     if female_offset:
-        day_ok = day_ok | exists(day - 40)
+        day_ok = day_ok | exists(day - nik_rules.FEMALE_DAY_OFFSET)
     return (
         text.str.contains(r"^[0-9]{16}$")
         & text.str.slice(0, 2).is_in(_PROVINCES)
@@ -195,8 +195,9 @@ def nik_fast_ok(expr: pl.Expr, *, female_offset: bool = True) -> pl.Expr:
 def nik_maybe_mismatch(nik: pl.Expr, sex: pl.Expr, birth: pl.Expr) -> pl.Expr:
     """Superset of the rows check_nik warns about for sex/birth date (any difference)."""
     _, day, month, yy = _id_parts(nik)
-    nik_sex = pl.when(day > 40).then(2).otherwise(1)
-    real_day = pl.when(day > 40).then(day - 40).otherwise(day)
+    nik_sex = pl.when(day > nik_rules.FEMALE_DAY_OFFSET).then(2).otherwise(1)
+    off = nik_rules.FEMALE_DAY_OFFSET
+    real_day = pl.when(day > off).then(day - off).otherwise(day)
     sex_diff = sex.is_not_null() & (sex != nik_sex)
     birth_diff = birth.is_not_null() & (
         (birth.dt.day() != real_day) | (birth.dt.month() != month) | ((birth.dt.year() % 100) != yy)
@@ -573,7 +574,7 @@ def _check_ids(
     )
     value = (
         pl.when(pl.col("_fast"))
-        .then(pl.col(col).str.strip_chars(_LEADING))
+        .then(pl.col(col).str.strip_chars(nik_rules.STRIPPED))
         .otherwise(slow_values)
         .alias(key)
     )

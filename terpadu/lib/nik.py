@@ -48,7 +48,7 @@ _SEX_EN = {MALE: "male", FEMALE: "female"}
 # Excel keeps 15 significant digits). Both must be re-entered from the KTP/KK, never repaired.
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+$")
 _DECIMAL = re.compile(r"^\d+[.,]0{1,2}$")
-_LEADING = " \t\r\n'‘’`"  # Excel's text marker, also as typed by word processors
+STRIPPED = " \t\r\n'‘’`"  # Excel's text marker, also as typed by word processors
 _SEPARATORS = re.compile(r"[\s.\-‐‑‒–—]")  # dash look-alikes too
 _WIB = timezone(timedelta(hours=7))
 
@@ -128,7 +128,7 @@ def _as_text(raw: object) -> str:
 
 
 def _normalise_step(text: str) -> tuple[str, str | None]:
-    text = unicodedata.normalize("NFKC", text).strip(_LEADING)
+    text = unicodedata.normalize("NFKC", text).strip(STRIPPED)
     compact = re.sub(r"\s+", "", text)
     # Detect artefacts before dots are treated as separators, or "…0001.0" would become
     # a plausible-looking 17-digit string.
@@ -136,7 +136,7 @@ def _normalise_step(text: str) -> tuple[str, str | None]:
         return compact, "excel_scientific"
     if _DECIMAL.match(compact):
         return compact, "excel_decimal"
-    return _SEPARATORS.sub("", compact).strip(_LEADING), None
+    return _SEPARATORS.sub("", compact).strip(STRIPPED), None
 
 
 def _normalise(raw: object) -> tuple[str, str | None]:
