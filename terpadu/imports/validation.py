@@ -195,8 +195,8 @@ def nik_fast_ok(expr: pl.Expr, *, female_offset: bool = True) -> pl.Expr:
 def nik_maybe_mismatch(nik: pl.Expr, sex: pl.Expr, birth: pl.Expr) -> pl.Expr:
     """Superset of the rows check_nik warns about for sex/birth date (any difference)."""
     _, day, month, yy = _id_parts(nik)
-    nik_sex = pl.when(day > nik_rules.FEMALE_DAY_OFFSET).then(2).otherwise(1)
     off = nik_rules.FEMALE_DAY_OFFSET
+    nik_sex = pl.when(day > off).then(2).otherwise(1)
     real_day = pl.when(day > off).then(day - off).otherwise(day)
     sex_diff = sex.is_not_null() & (sex != nik_sex)
     birth_diff = birth.is_not_null() & (
