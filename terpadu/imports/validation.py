@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
-import importlib.util
 import json
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -57,6 +56,8 @@ from terpadu.registry.records import (
     RELATION_HEAD,
     _clean_fields,
 )
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from terpadu.accounts.models import User
@@ -1012,21 +1013,20 @@ def _new_persons(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def possible_duplicates(ctx: Context, rows: list[dict[str, Any]]) -> list[Finding]:
-    """Optional: fuzzy matches of new persons by terpadu.dedup.incremental, as warnings."""
-    if not rows or importlib.util.find_spec("terpadu.dedup.incremental") is None:
+    """Fuzzy matches of new persons by terpadu.dedup.incremental, as warnings."""
+    if not rows:
         return []
-    module = importlib.import_module("terpadu.dedup.incremental")
-    match = getattr(module, "match_records", None)
-    if match is None:
-        return []
+    # Imported here: Splink and DuckDB load only when a dry run needs them.
+    from terpadu.dedup.incremental import match_records
+
     try:
-        results = match(rows, scope_prefix=ctx.region.digits, limit=1, threshold=0.9)
-    except Exception:  # an optional helper must never break an import
+        results = match_records(rows, scope_prefix=ctx.region.digits, limit=1, threshold=0.9)
+    except Exception:  # warnings only: a failing matcher must not stop the dry run
+        logger.exception("import dry run: duplicate matching failed")
         return []
     findings = []
-    items = results.items() if isinstance(results, Mapping) else enumerate(results or [])
-    for index, found in items:
-        if not found or not isinstance(index, int) or index >= len(rows):
+    for index, found in enumerate(results):
+        if not found:
             continue
         row = rows[index]
         findings.append(
@@ -1090,7 +1090,6 @@ def run(
     # none, and skipping it there saves most of the dry run's time.
     dedup = (
         match_duplicates
-        and importlib.util.find_spec("terpadu.dedup.incremental") is not None
         and Person.objects.filter(prefix_q("region_code", ctx.region.digits[:4])).exists()
     )
     for frame in iter_batches(path, ctx.info, batch_size=batch_size):

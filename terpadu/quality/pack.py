@@ -24,9 +24,10 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from terpadu.accounts.access import Action, can
-from terpadu.accounts.models import Role, User
+from terpadu.accounts.models import User
 from terpadu.core.models import Notification
 from terpadu.proposals.integrity import ACTIVE
+from terpadu.proposals.transitions import KABKOTA_ROLES
 from terpadu.quality import derived
 from terpadu.quality.models import (
     AgeScheme,
@@ -41,8 +42,6 @@ from terpadu.quality.models import (
 )
 from terpadu.regions.models import Level, Region, prefix_q
 from terpadu.registry.models import Family, ProgramMembership
-
-KABKOTA_ROLES = (Role.VERIFIKATOR_KABKOTA, Role.ADMIN_KABKOTA)
 
 
 def can_see_pack(user: Any, province: str) -> bool:
